@@ -1,0 +1,252 @@
+"""The Incident machine: the autopilot golden path (alert -> evidence -> fix proposal -> MR).
+
+Phases, in order:
+  collecting-evidence  CI job `schedule-evidence-collector` ran; waiting for /api/evidence/callback
+  diagnosing           CI job `build-fix-agent` ran; waiting for /api/fix/callback (or patch-inline)
+  proposing            change set created, CI job `create-mr-from-patch` ran; waiting for /webhooks/jenkins
+  proposed             the fix MR is open; waiting for people (review) or for the alert to resolve
+  stalled              a wait ran out of retries; waiting for a person to `retry` or `close`
+  resolved | closed | failed   final
+
+Each wait arms the timer `step`; when it fires, the step is tried again (a new attempt, a new
+idempotency key) until `max_attempts`, then the incident stalls with a visible reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import msgspec
+
+from appliance.contracts.entities import IncidentClass
+from appliance.contracts.workflow import CancelTimer, Effect, Event, Notify, Send, StartTimer, StepRecord, TriggerJob
+from appliance.logic.classify import classify
+from appliance.logic.machine import Decision, InvalidEvent, Machine, backoff, require
+
+KIND = "incident"
+
+COLLECTING = "collecting-evidence"
+DIAGNOSING = "diagnosing"
+PROPOSING = "proposing"
+PROPOSED = "proposed"
+STALLED = "stalled"
+RESOLVED = "resolved"
+CLOSED = "closed"
+FAILED = "failed"
+FINAL = frozenset({RESOLVED, CLOSED, FAILED})
+PHASES = (COLLECTING, DIAGNOSING, PROPOSING, PROPOSED, STALLED, RESOLVED, CLOSED, FAILED)
+
+# phase -> (CI job run on entering it, the callback it waits for, its timeout)
+STEPS: dict[str, tuple[str, str]] = {
+    COLLECTING: ("schedule-evidence-collector", "evidence callback"),
+    DIAGNOSING: ("build-fix-agent", "fix callback"),
+    PROPOSING: ("create-mr-from-patch", "merge request callback"),
+}
+
+
+class Policy(msgspec.Struct, frozen=True, kw_only=True):
+    evidence_timeout_s: int = 600
+    fix_timeout_s: int = 1200
+    mr_timeout_s: int = 600
+    max_attempts: int = 3
+    time_window_s: int = 900
+
+    def timeout(self, phase: str) -> timedelta:
+        seconds = {COLLECTING: self.evidence_timeout_s, DIAGNOSING: self.fix_timeout_s}.get(phase, self.mr_timeout_s)
+        return timedelta(seconds=seconds)
+
+
+class IncidentState(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    phase: str
+    project: str
+    app: str
+    env: str
+    namespace: str
+    workload: str
+    fingerprint: str
+    classification: IncidentClass
+    labels: dict[str, str]
+    summary: str
+    opened_at: datetime
+    updated_at: datetime
+    policy: Policy = Policy()
+    attempt: int = 1
+    snapshot_id: str | None = None
+    patch_id: str | None = None
+    source_sha: str | None = None
+    changeset_id: str | None = None
+    mr_url: str | None = None
+    reason: str = ""
+    stalled_in: str | None = None
+    steps: tuple[StepRecord, ...] = ()
+
+
+def _record(s: IncidentState, now: datetime, step: str, outcome: str, message: str = "") -> tuple[StepRecord, ...]:
+    return (*s.steps, StepRecord(at=now, step=step, outcome=outcome, message=message, retries=s.attempt - 1))
+
+
+def _job_params(s: IncidentState) -> dict[str, str]:
+    params = {
+        "app": s.app,
+        "env": s.env,
+        "incident_id": s.id,
+        "project": s.project,
+        "target_namespace": s.namespace,
+        "agents_namespace": f"{s.app}-agents",
+        "time_window": str(s.policy.time_window_s),
+    }
+    if s.snapshot_id:
+        params["snapshot_id"] = s.snapshot_id
+    if s.source_sha:
+        params["commit_sha"] = s.source_sha
+    if s.patch_id:
+        params["patch_id"] = s.patch_id
+    if s.changeset_id:
+        params["changeset_id"] = s.changeset_id
+    return params
+
+
+def _enter(s: IncidentState, phase: str, now: datetime, *, attempt: int = 1, delay: timedelta = timedelta()) -> Decision[IncidentState]:
+    """Move to a waiting phase: run its CI job (attempt `attempt`) and arm its timeout."""
+    job, _ = STEPS[phase]
+    s = msgspec.structs.replace(s, phase=phase, attempt=attempt, updated_at=now, reason="", stalled_in=None)
+    s = msgspec.structs.replace(s, steps=_record(s, now, job, "waiting" if attempt == 1 else "retry"))
+    effects: tuple[Effect, ...] = (
+        TriggerJob(key=f"{s.id}:{job}:{attempt}", job=job, params=_job_params(s)),
+        StartTimer(name="step", at=now + delay + s.policy.timeout(phase), event=Event(name="timeout", data={"phase": phase, "attempt": attempt})),
+    )
+    return Decision(s, effects)
+
+
+def _finish(s: IncidentState, phase: str, now: datetime, reason: str) -> Decision[IncidentState]:
+    s = msgspec.structs.replace(s, phase=phase, updated_at=now, reason=reason)
+    s = msgspec.structs.replace(s, steps=_record(s, now, phase, "ok" if phase != FAILED else "failed", reason))
+    note = Notify(key=f"{s.id}:notify:{phase}", topic="incident", message=f"incident {s.id} {phase}: {reason}")
+    return Decision(s, (CancelTimer(name="step"), note))
+
+
+def _stall(s: IncidentState, now: datetime, reason: str) -> Decision[IncidentState]:
+    s = msgspec.structs.replace(s, phase=STALLED, stalled_in=s.phase, updated_at=now, reason=reason)
+    s = msgspec.structs.replace(s, steps=_record(s, now, STEPS[s.stalled_in or COLLECTING][0], "stalled", reason))
+    note = Notify(key=f"{s.id}:notify:stalled:{s.stalled_in}:{s.attempt}", topic="incident", message=f"incident {s.id} {reason}")
+    return Decision(s, (CancelTimer(name="step"), note))
+
+
+def _retry_or_stall(s: IncidentState, now: datetime, reason: str) -> Decision[IncidentState]:
+    if s.attempt < s.policy.max_attempts:
+        return _enter(s, s.phase, now, attempt=s.attempt + 1, delay=backoff(s.attempt))
+    return _stall(s, now, reason)
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:40].rstrip("-") or "fix"
+
+
+def _open(instance: str, event: Event, now: datetime) -> Decision[IncidentState]:
+    if event.name != "alert_fired":
+        raise InvalidEvent(f"an incident starts with 'alert_fired', not {event.name!r}")
+    (fingerprint,) = require(event, "fingerprint")
+    labels = {str(k): str(v) for k, v in dict(event.data.get("labels") or {}).items()}
+    app = labels.get("app") or labels.get("service") or labels.get("job") or "unknown"
+    env = labels.get("env") or labels.get("environment") or "production"
+    annotations = dict(event.data.get("annotations") or {})
+    policy = msgspec.convert(event.data.get("policy") or {}, Policy)
+    s = IncidentState(
+        id=instance,
+        phase=COLLECTING,
+        project=str(event.data.get("project") or labels.get("project") or "default"),
+        app=app,
+        env=env,
+        namespace=labels.get("namespace") or f"{app}-{env}",
+        workload=labels.get("workload") or labels.get("deployment") or labels.get("pod") or app,
+        fingerprint=str(fingerprint),
+        classification=classify(labels, annotations),
+        labels=labels,
+        summary=str(annotations.get("summary") or labels.get("alertname") or "alert"),
+        opened_at=now,
+        updated_at=now,
+        policy=policy,
+        source_sha=event.data.get("commit_sha") or labels.get("commit_sha"),
+    )
+    s = msgspec.structs.replace(s, steps=(StepRecord(at=now, step="alert", outcome="ok", message=s.summary),))
+    return _enter(s, COLLECTING, now)
+
+
+def decide(state: IncidentState | None, instance: str, event: Event, now: datetime) -> Decision[IncidentState]:
+    if state is None:
+        return _open(instance, event, now)
+    s, name, ignore = state, event.name, Decision(state)
+    if s.phase in FINAL:
+        return ignore
+    if name == "alert_fired":
+        return ignore  # the same alert again: grouped into this incident
+    if name == "alert_resolved":
+        return _finish(s, RESOLVED, now, "alert resolved")
+    if name == "close":
+        return _finish(s, CLOSED, now, f"closed by {event.data.get('by', 'someone')}")
+    if name == "retry":
+        return _enter(s, s.stalled_in, now) if s.phase == STALLED and s.stalled_in else ignore
+    if name == "timeout":
+        current = s.phase == event.data.get("phase") and s.attempt == event.data.get("attempt")
+        if not current or s.phase not in STEPS:
+            return ignore
+        return _retry_or_stall(s, now, f"stalled: no {STEPS[s.phase][1]} in {_minutes(s.policy.timeout(s.phase))}")
+    if name == "job_failed":
+        (job,) = require(event, "job")
+        if s.phase not in STEPS or STEPS[s.phase][0] != job:
+            return ignore
+        reason = f"{job} failed: {event.data.get('reason', 'no reason given')}"
+        if event.data.get("permanent"):
+            return _finish(s, FAILED, now, reason)
+        return _retry_or_stall(s, now, reason)
+    if name == "evidence_ready" and s.phase == COLLECTING:
+        (snapshot,) = require(event, "snapshot_id")
+        s = msgspec.structs.replace(s, snapshot_id=str(snapshot), source_sha=event.data.get("commit_sha") or s.source_sha)
+        s = msgspec.structs.replace(s, steps=_record(s, now, "evidence", "ok", str(event.data.get("summary", ""))))
+        return _enter(s, DIAGNOSING, now)
+    if name == "patch_ready" and s.phase == DIAGNOSING:
+        (patch,) = require(event, "patch_id")
+        summary = str(event.data.get("summary") or "fix")
+        changeset = f"cs-{s.id.removeprefix('inc-')}"
+        s = msgspec.structs.replace(s, patch_id=str(patch), changeset_id=changeset)
+        s = msgspec.structs.replace(s, steps=_record(s, now, "fix", "ok", summary))
+        created = Event(
+            name="created",
+            data={
+                "project": s.project,
+                "title": summary,
+                "origin": s.id,
+                "branch": f"{changeset}-fix-{_slug(summary)}",
+                "apps": [s.app],
+                "patch_id": str(patch),
+                "risk": event.data.get("risk"),
+            },
+        )
+        decision = _enter(s, PROPOSING, now)
+        return Decision(decision.state, (Send(kind="changeset", instance=changeset, event_id=f"{s.id}:created", event=created), *decision.effects))
+    if name == "mr_opened" and s.phase == PROPOSING:
+        (mr_url,) = require(event, "mr_url")
+        s = msgspec.structs.replace(s, phase=PROPOSED, mr_url=str(mr_url), updated_at=now)
+        s = msgspec.structs.replace(s, steps=_record(s, now, "merge request", "ok", str(mr_url)))
+        note = Notify(key=f"{s.id}:notify:mr", topic="incident", message=f"fix MR opened for {s.id}", links={"mr": str(mr_url)})
+        return Decision(s, (CancelTimer(name="step"), note))
+    if name in {"evidence_ready", "patch_ready", "mr_opened"}:
+        return ignore  # late or out of order
+    raise InvalidEvent(f"incident has no event {name!r}")
+
+
+def _minutes(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    return f"{seconds // 60}m" if seconds >= 60 and seconds % 60 == 0 else f"{seconds}s"
+
+
+MACHINE: Machine[IncidentState] = Machine(
+    kind=KIND,
+    state_type=IncidentState,
+    decide=decide,
+    is_final=lambda s: s.phase in FINAL,
+    phase=lambda s: s.phase,
+)
