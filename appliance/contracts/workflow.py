@@ -38,6 +38,7 @@ class TriggerJob(msgspec.Struct, frozen=True, kw_only=True, tag="trigger_job"):
     job: str
     params: dict[str, str]
     callback: bool = True  # a per-job callback token is minted and passed as CALLBACK_TOKEN
+    delay_s: float = 0.0  # not before this many seconds after the decision (retry backoff)
 
 
 class Notify(msgspec.Struct, frozen=True, kw_only=True, tag="notify"):

@@ -19,7 +19,7 @@ _RULES: tuple[tuple[IncidentClass, tuple[str, ...]], ...] = (
 def classify(labels: Mapping[str, str], annotations: Mapping[str, str] | None = None) -> IncidentClass:
     """An explicit `class` label wins; otherwise the first rule whose words appear; else runtime."""
     explicit = labels.get("class") or labels.get("incident_class")
-    if explicit in IncidentClass._value2member_map_:
+    if explicit is not None and explicit in IncidentClass._value2member_map_:
         return IncidentClass(explicit)
     text = " ".join([*labels.values(), *(annotations or {}).values(), *labels.keys()]).lower()
     for klass, words in _RULES:

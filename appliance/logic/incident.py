@@ -6,7 +6,7 @@ Phases, in order:
   proposing            change set created, CI job `create-mr-from-patch` ran; waiting for /webhooks/jenkins
   proposed             the fix MR is open; waiting for people (review) or for the alert to resolve
   stalled              a wait ran out of retries; waiting for a person to `retry` or `close`
-  resolved | closed | failed   final
+  resolved | closed   final
 
 Each wait arms the timer `step`; when it fires, the step is tried again (a new attempt, a new
 idempotency key) until `max_attempts`, then the incident stalls with a visible reason.
@@ -20,7 +20,16 @@ from datetime import datetime, timedelta
 import msgspec
 
 from appliance.contracts.entities import IncidentClass
-from appliance.contracts.workflow import CancelTimer, Effect, Event, Notify, Send, StartTimer, StepRecord, TriggerJob
+from appliance.contracts.workflow import (
+    CancelTimer,
+    Effect,
+    Event,
+    Notify,
+    Send,
+    StartTimer,
+    StepRecord,
+    TriggerJob,
+)
 from appliance.logic.classify import classify
 from appliance.logic.machine import Decision, InvalidEvent, Machine, backoff, require
 
@@ -33,9 +42,8 @@ PROPOSED = "proposed"
 STALLED = "stalled"
 RESOLVED = "resolved"
 CLOSED = "closed"
-FAILED = "failed"
-FINAL = frozenset({RESOLVED, CLOSED, FAILED})
-PHASES = (COLLECTING, DIAGNOSING, PROPOSING, PROPOSED, STALLED, RESOLVED, CLOSED, FAILED)
+FINAL = frozenset({RESOLVED, CLOSED})
+PHASES = (COLLECTING, DIAGNOSING, PROPOSING, PROPOSED, STALLED, RESOLVED, CLOSED)
 
 # phase -> (CI job run on entering it, the callback it waits for, its timeout)
 STEPS: dict[str, tuple[str, str]] = {
@@ -53,7 +61,9 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True):
     time_window_s: int = 900
 
     def timeout(self, phase: str) -> timedelta:
-        seconds = {COLLECTING: self.evidence_timeout_s, DIAGNOSING: self.fix_timeout_s}.get(phase, self.mr_timeout_s)
+        seconds = {COLLECTING: self.evidence_timeout_s, DIAGNOSING: self.fix_timeout_s}.get(
+            phase, self.mr_timeout_s
+        )
         return timedelta(seconds=seconds)
 
 
@@ -83,7 +93,9 @@ class IncidentState(msgspec.Struct, frozen=True, kw_only=True):
     steps: tuple[StepRecord, ...] = ()
 
 
-def _record(s: IncidentState, now: datetime, step: str, outcome: str, message: str = "") -> tuple[StepRecord, ...]:
+def _record(
+    s: IncidentState, now: datetime, step: str, outcome: str, message: str = ""
+) -> tuple[StepRecord, ...]:
     return (*s.steps, StepRecord(at=now, step=step, outcome=outcome, message=message, retries=s.attempt - 1))
 
 
@@ -108,35 +120,53 @@ def _job_params(s: IncidentState) -> dict[str, str]:
     return params
 
 
-def _enter(s: IncidentState, phase: str, now: datetime, *, attempt: int = 1, delay: timedelta = timedelta()) -> Decision[IncidentState]:
+def _enter(
+    s: IncidentState, phase: str, now: datetime, *, attempt: int = 1, delay: timedelta = timedelta()
+) -> Decision[IncidentState]:
     """Move to a waiting phase: run its CI job (attempt `attempt`) and arm its timeout."""
     job, _ = STEPS[phase]
     s = msgspec.structs.replace(s, phase=phase, attempt=attempt, updated_at=now, reason="", stalled_in=None)
     s = msgspec.structs.replace(s, steps=_record(s, now, job, "waiting" if attempt == 1 else "retry"))
     effects: tuple[Effect, ...] = (
-        TriggerJob(key=f"{s.id}:{job}:{attempt}", job=job, params=_job_params(s)),
-        StartTimer(name="step", at=now + delay + s.policy.timeout(phase), event=Event(name="timeout", data={"phase": phase, "attempt": attempt})),
+        TriggerJob(
+            key=f"{s.id}:{job}:{attempt}", job=job, params=_job_params(s), delay_s=delay.total_seconds()
+        ),
+        StartTimer(
+            name="step",
+            at=now + delay + s.policy.timeout(phase),
+            event=Event(name="timeout", data={"phase": phase, "attempt": attempt}),
+        ),
     )
     return Decision(s, effects)
 
 
 def _finish(s: IncidentState, phase: str, now: datetime, reason: str) -> Decision[IncidentState]:
     s = msgspec.structs.replace(s, phase=phase, updated_at=now, reason=reason)
-    s = msgspec.structs.replace(s, steps=_record(s, now, phase, "ok" if phase != FAILED else "failed", reason))
-    note = Notify(key=f"{s.id}:notify:{phase}", topic="incident", message=f"incident {s.id} {phase}: {reason}")
+    s = msgspec.structs.replace(s, steps=_record(s, now, phase, "ok", reason))
+    note = Notify(
+        key=f"{s.id}:notify:{phase}", topic="incident", message=f"incident {s.id} {phase}: {reason}"
+    )
     return Decision(s, (CancelTimer(name="step"), note))
 
 
 def _stall(s: IncidentState, now: datetime, reason: str) -> Decision[IncidentState]:
     s = msgspec.structs.replace(s, phase=STALLED, stalled_in=s.phase, updated_at=now, reason=reason)
-    s = msgspec.structs.replace(s, steps=_record(s, now, STEPS[s.stalled_in or COLLECTING][0], "stalled", reason))
-    note = Notify(key=f"{s.id}:notify:stalled:{s.stalled_in}:{s.attempt}", topic="incident", message=f"incident {s.id} {reason}")
+    s = msgspec.structs.replace(
+        s, steps=_record(s, now, STEPS[s.stalled_in or COLLECTING][0], "stalled", reason)
+    )
+    note = Notify(
+        key=f"{s.id}:notify:stalled:{s.stalled_in}:{s.attempt}",
+        topic="incident",
+        message=f"incident {s.id} {reason}",
+    )
     return Decision(s, (CancelTimer(name="step"), note))
 
 
-def _retry_or_stall(s: IncidentState, now: datetime, reason: str) -> Decision[IncidentState]:
+def _retry_or_stall(s: IncidentState, now: datetime, reason: str, *, wait: bool) -> Decision[IncidentState]:
+    """Try the step again (after a backoff if it failed; at once if it timed out), or stall."""
     if s.attempt < s.policy.max_attempts:
-        return _enter(s, s.phase, now, attempt=s.attempt + 1, delay=backoff(s.attempt))
+        delay = backoff(s.attempt) if wait else timedelta()
+        return _enter(s, s.phase, now, attempt=s.attempt + 1, delay=delay)
     return _stall(s, now, reason)
 
 
@@ -175,7 +205,9 @@ def _open(instance: str, event: Event, now: datetime) -> Decision[IncidentState]
     return _enter(s, COLLECTING, now)
 
 
-def decide(state: IncidentState | None, instance: str, event: Event, now: datetime) -> Decision[IncidentState]:
+def decide(
+    state: IncidentState | None, instance: str, event: Event, now: datetime
+) -> Decision[IncidentState]:
     if state is None:
         return _open(instance, event, now)
     s, name, ignore = state, event.name, Decision(state)
@@ -188,24 +220,31 @@ def decide(state: IncidentState | None, instance: str, event: Event, now: dateti
     if name == "close":
         return _finish(s, CLOSED, now, f"closed by {event.data.get('by', 'someone')}")
     if name == "retry":
-        return _enter(s, s.stalled_in, now) if s.phase == STALLED and s.stalled_in else ignore
+        if s.phase != STALLED or not s.stalled_in:
+            return ignore
+        return _enter(s, s.stalled_in, now, attempt=s.attempt + 1)  # a fresh idempotency key
     if name == "timeout":
         current = s.phase == event.data.get("phase") and s.attempt == event.data.get("attempt")
         if not current or s.phase not in STEPS:
             return ignore
-        return _retry_or_stall(s, now, f"stalled: no {STEPS[s.phase][1]} in {_minutes(s.policy.timeout(s.phase))}")
+        reason = f"stalled: no {STEPS[s.phase][1]} in {_minutes(s.policy.timeout(s.phase))}"
+        return _retry_or_stall(s, now, reason, wait=False)
     if name == "job_failed":
         (job,) = require(event, "job")
         if s.phase not in STEPS or STEPS[s.phase][0] != job:
             return ignore
         reason = f"{job} failed: {event.data.get('reason', 'no reason given')}"
         if event.data.get("permanent"):
-            return _finish(s, FAILED, now, reason)
-        return _retry_or_stall(s, now, reason)
+            return _stall(s, now, reason)  # retrying cannot help until a person fixes the cause
+        return _retry_or_stall(s, now, reason, wait=True)
     if name == "evidence_ready" and s.phase == COLLECTING:
         (snapshot,) = require(event, "snapshot_id")
-        s = msgspec.structs.replace(s, snapshot_id=str(snapshot), source_sha=event.data.get("commit_sha") or s.source_sha)
-        s = msgspec.structs.replace(s, steps=_record(s, now, "evidence", "ok", str(event.data.get("summary", ""))))
+        s = msgspec.structs.replace(
+            s, snapshot_id=str(snapshot), source_sha=event.data.get("commit_sha") or s.source_sha
+        )
+        s = msgspec.structs.replace(
+            s, steps=_record(s, now, "evidence", "ok", str(event.data.get("summary", "")))
+        )
         return _enter(s, DIAGNOSING, now)
     if name == "patch_ready" and s.phase == DIAGNOSING:
         (patch,) = require(event, "patch_id")
@@ -226,12 +265,23 @@ def decide(state: IncidentState | None, instance: str, event: Event, now: dateti
             },
         )
         decision = _enter(s, PROPOSING, now)
-        return Decision(decision.state, (Send(kind="changeset", instance=changeset, event_id=f"{s.id}:created", event=created), *decision.effects))
+        return Decision(
+            decision.state,
+            (
+                Send(kind="changeset", instance=changeset, event_id=f"{s.id}:created", event=created),
+                *decision.effects,
+            ),
+        )
     if name == "mr_opened" and s.phase == PROPOSING:
         (mr_url,) = require(event, "mr_url")
         s = msgspec.structs.replace(s, phase=PROPOSED, mr_url=str(mr_url), updated_at=now)
         s = msgspec.structs.replace(s, steps=_record(s, now, "merge request", "ok", str(mr_url)))
-        note = Notify(key=f"{s.id}:notify:mr", topic="incident", message=f"fix MR opened for {s.id}", links={"mr": str(mr_url)})
+        note = Notify(
+            key=f"{s.id}:notify:mr",
+            topic="incident",
+            message=f"fix MR opened for {s.id}",
+            links={"mr": str(mr_url)},
+        )
         return Decision(s, (CancelTimer(name="step"), note))
     if name in {"evidence_ready", "patch_ready", "mr_opened"}:
         return ignore  # late or out of order

@@ -35,6 +35,9 @@ class Machine(Generic[S]):
     decide: Callable[[S | None, str, Event, datetime], Decision[S]]
     is_final: Callable[[S], bool]
     phase: Callable[[S], str]
+    project: Callable[[S], str] = lambda s: str(getattr(s, "project", ""))
+    # what finds an open instance from outside (an alert fingerprint, an MR branch)
+    correlation: Callable[[S], str] = lambda s: str(getattr(s, "fingerprint", "") or getattr(s, "branch", ""))
 
 
 def require(event: Event, *fields: str) -> tuple[Any, ...]:
@@ -45,6 +48,8 @@ def require(event: Event, *fields: str) -> tuple[Any, ...]:
     return tuple(event.data[f] for f in fields)
 
 
-def backoff(attempt: int, *, base: timedelta = timedelta(seconds=2), cap: timedelta = timedelta(minutes=5)) -> timedelta:
+def backoff(
+    attempt: int, *, base: timedelta = timedelta(seconds=2), cap: timedelta = timedelta(minutes=5)
+) -> timedelta:
     """Exponential backoff for the `attempt`-th retry (1-based), capped."""
     return min(cap, base * (2 ** max(0, attempt - 1)))

@@ -1,0 +1,95 @@
+"""The composition root: the one place that builds adapters for a target and wires the services."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from appliance.adapters.jenkins.ci import JenkinsCi
+from appliance.adapters.local import LogNotifier, NoCi, RandomIds, SystemClock
+from appliance.adapters.sqlite.store import SqliteStore
+from appliance.contracts.settings import Settings
+from appliance.logic.machines import MACHINES
+from appliance.ports.ci import Ci
+from appliance.ports.clock import Clock, Ids
+from appliance.ports.notifier import Notifier
+from appliance.services.context import Context, WebhookSecrets
+from appliance.services.crashpoints import Crashpoints
+from appliance.services.dispatcher import Dispatcher
+from appliance.services.engine import Engine
+from appliance.services.tokens import CallbackMinter
+
+
+@dataclass
+class Appliance:
+    settings: Settings
+    ctx: Context
+    dispatcher: Dispatcher
+    store: SqliteStore
+    closers: list[Any] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._stop.clear()
+        self._task = asyncio.create_task(self.dispatcher.run(self._stop), name="pathops-dispatcher")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for closer in self.closers:
+            await closer()
+        await self.store.close()
+
+
+def ci_for(settings: Settings) -> Ci:
+    if settings.jenkins_url:
+        return JenkinsCi(
+            url=settings.jenkins_url, user=settings.jenkins_user, api_token=settings.jenkins_token
+        )
+    return NoCi(f"no Jenkins configured for target {settings.target!r} (set PATHOPS_JENKINS_URL)")
+
+
+async def build(
+    settings: Settings,
+    *,
+    ci: Ci | None = None,
+    notifier: Notifier | None = None,
+    clock: Clock | None = None,
+    ids: Ids | None = None,
+) -> Appliance:
+    """Everything the appliance runs on, for `settings.target`; tests pass doubles for the ports."""
+    clock = clock or SystemClock()
+    ids = ids or RandomIds()
+    ci = ci or ci_for(settings)
+    store = await SqliteStore.open(settings.db_path)
+    crash = Crashpoints(settings.crashpoint)
+    engine = Engine(store=store, machines=MACHINES, crashpoints=crash)
+    policy = {
+        k: v
+        for k, v in {
+            "evidence_timeout_s": settings.evidence_timeout_s,
+            "fix_timeout_s": settings.fix_timeout_s,
+            "mr_timeout_s": settings.mr_timeout_s,
+            "max_attempts": settings.max_attempts,
+        }.items()
+        if v is not None
+    }
+    secrets = WebhookSecrets(
+        alertmanager=settings.alertmanager_secret,
+        gitlab=settings.gitlab_secret,
+        argocd=settings.argocd_secret,
+    )
+    ctx = Context(store=store, engine=engine, clock=clock, ids=ids, secrets=secrets, incident_policy=policy,
+                  crashpoints=crash)  # fmt: skip
+    dispatcher = Dispatcher(
+        store=store, engine=engine, ci=ci, notifier=notifier or LogNotifier(), clock=clock,
+        minter=CallbackMinter(settings.callback_key.encode()), callback_url=settings.base_url, crashpoints=crash,
+    )  # fmt: skip
+    engine.on_commit = dispatcher.wake
+    closers = [ci.aclose] if isinstance(ci, JenkinsCi) else []
+    return Appliance(settings=settings, ctx=ctx, dispatcher=dispatcher, store=store, closers=closers)

@@ -1,0 +1,102 @@
+"""Payloads that arrive from outside: webhooks (in the sender's own shape) and agent/CI callbacks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+
+
+class AlertmanagerAlert(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """One alert of Alertmanager's webhook (version 4), as `../shared/data/alertmanager/` shows."""
+
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str]
+    annotations: dict[str, str] = {}
+    starts_at: datetime
+    ends_at: datetime | None = None
+    generator_url: str = msgspec.field(default="", name="generatorURL")
+    fingerprint: Id
+
+
+class AlertmanagerWebhook(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    version: Literal["4"]
+    status: Literal["firing", "resolved"]
+    receiver: str
+    alerts: Annotated[list[AlertmanagerAlert], msgspec.Meta(max_length=1000)]
+    group_labels: dict[str, str] = {}
+    common_labels: dict[str, str] = {}
+    common_annotations: dict[str, str] = {}
+    external_url: str = msgspec.field(default="", name="externalURL")
+    group_key: str = ""
+    truncated_alerts: int = 0
+
+
+class EvidenceCallback(msgspec.Struct, frozen=True, kw_only=True):
+    incident_id: Id
+    snapshot_id: Id
+    summary: Text = ""
+    pointers: dict[str, str] = {}
+    commit_sha: str | None = None
+
+
+class FixCallback(msgspec.Struct, frozen=True, kw_only=True):
+    incident_id: Id
+    patch_id: Id
+    summary: Text = ""
+    recommended_checks: list[str] = []
+    risk: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
+
+
+class FixPatchInline(msgspec.Struct, frozen=True, kw_only=True):
+    """A small patch sent inline instead of through object storage."""
+
+    incident_id: Id
+    patch_id: Id
+    base_sha: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{7,64}$")]
+    diff: Annotated[str, msgspec.Meta(min_length=1, max_length=64_000)]
+    summary: Text = ""
+    recommended_checks: list[str] = []
+
+
+class JenkinsCallback(msgspec.Struct, frozen=True, kw_only=True):
+    """What a CI job (create-mr-from-patch and friends) posts back to /webhooks/jenkins."""
+
+    changeset_id: Id
+    status: Literal["success", "failure", "aborted"]
+    mr_url: str = ""
+    job: str = "create-mr-from-patch"
+    detail: Text = ""
+
+
+class VerificationCallback(msgspec.Struct, frozen=True, kw_only=True):
+    app_id: Id
+    env: Literal["preflight", "production"]
+    verification_id: Id
+    status: Literal["passed", "failed"]
+    report_id: Id
+    summary: Text = ""
+
+
+class ArgoCdNotification(msgspec.Struct, frozen=True, kw_only=True):
+    """The body of the Argo CD notifications webhook template PathOps installs."""
+
+    app: Id
+    sync_status: str = ""
+    health_status: str = ""
+    revision: str = ""
+    trigger: str = ""
+    message: Text = ""
+
+
+class Accepted(msgspec.Struct, frozen=True, kw_only=True):
+    """The reply to any webhook or callback."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    instances: list[str] = []
+    detail: dict[str, Any] = {}

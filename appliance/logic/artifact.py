@@ -1,0 +1,217 @@
+"""The Artifact machine: an image built from a commit, and the evidence that lets it reach production.
+
+Phases (the contracts' `ArtifactState`, plus `promoting`, an internal phase that people see as verified):
+  built           the image exists (start event `built {app, commit_sha, image, project}`)
+  not-promotable  registered in the registry (`registered`); waiting for preflight evidence
+  verified        a preflight verification passed (`verification_passed {report_id}`, only from
+                  not-promotable); waiting for a promotion approval
+  promoting       promotion approved; CI job `promote` ran (key `{id}:promote:{attempt}`), timer `step`
+  promoted        final: `promoted`, only from promoting
+  rejected        final: `verification_failed`, or `reject {by}`, before promotion started
+
+`promotion_approved {by, role, risk?, autonomy?}` applies only in `verified`, and only for an owner,
+or for `by: "autopilot"` when the autonomy policy lets it promote (level >= 2, low risk, no protected
+path); otherwise it is ignored and nothing changes. So the invariant: no sequence of events reaches
+`promoted` without `verification_passed` having been applied (the state keeps its `report_id`).
+
+A `timeout` or `job_failed` of the current promote attempt retries (at once, or after a backoff) until
+`max_attempts`; then the artifact goes back to `verified` with the reason, to be approved again. A
+permanent failure goes back at once: the artifact is still good, its promotion is what failed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import msgspec
+
+from appliance.contracts.entities import ArtifactState, Role
+from appliance.contracts.workflow import CancelTimer, Event, Notify, StepRecord, TriggerJob
+from appliance.logic import steps
+from appliance.logic.autonomy import may_auto_promote
+from appliance.logic.machine import Decision, InvalidEvent, Machine, backoff, require
+
+KIND = "artifact"
+PROMOTE_JOB = "promote"
+AUTOPILOT = "autopilot"
+
+BUILT = ArtifactState.BUILT.value
+NOT_PROMOTABLE = ArtifactState.NOT_PROMOTABLE.value
+VERIFIED = ArtifactState.VERIFIED.value
+PROMOTING = "promoting"
+PROMOTED = ArtifactState.PROMOTED.value
+REJECTED = ArtifactState.REJECTED.value
+FINAL = frozenset({PROMOTED, REJECTED})
+PHASES = (BUILT, NOT_PROMOTABLE, VERIFIED, PROMOTING, PROMOTED, REJECTED)
+REJECTABLE = (BUILT, NOT_PROMOTABLE, VERIFIED)
+BY_PEOPLE = ("reject", "promotion_approved")
+BY_SYSTEMS = ("built", "registered", "verification_passed", "verification_failed", "promoted")
+EVENTS = frozenset((*BY_PEOPLE, *BY_SYSTEMS, "timeout", "job_failed"))
+
+
+class Policy(msgspec.Struct, frozen=True, kw_only=True):
+    promote_timeout_s: int = 900
+    max_attempts: int = 3
+
+
+class ArtifactRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """The artifact as its machine keeps it (`ArtifactState` is the contracts' lifecycle enum)."""
+
+    id: str
+    phase: str
+    project: str
+    app: str
+    commit_sha: str
+    image: str
+    built_at: datetime
+    updated_at: datetime
+    policy: Policy = Policy()
+    digest: str | None = None
+    report_id: str | None = None  # the passing verification: set only by `verification_passed`
+    approved_by: str | None = None
+    attempt: int = 0  # promote attempts so far
+    round_start: int = 1  # the first attempt of the current approval
+    reason: str = ""
+    steps: tuple[StepRecord, ...] = ()
+
+    @property
+    def lifecycle(self) -> ArtifactState:
+        return ArtifactState.VERIFIED if self.phase == PROMOTING else ArtifactState(self.phase)
+
+
+def _move(
+    s: ArtifactRecord, phase: str, now: datetime, step: str, outcome: str, message: str
+) -> ArtifactRecord:
+    s = msgspec.structs.replace(s, phase=phase, updated_at=now, reason="" if outcome == "ok" else message)
+    retries = max(0, s.attempt - s.round_start)
+    new = steps.record(s.steps, at=now, step=step, outcome=outcome, message=message, retries=retries)
+    return msgspec.structs.replace(s, steps=new)
+
+
+def _notify(s: ArtifactRecord, what: str, message: str) -> Notify:
+    return steps.notify("artifact", s.id, what, message, {"image": s.image})
+
+
+def _approval(s: ArtifactRecord, event: Event) -> str | None:
+    """Why the promotion may go ahead, or None if this approval does not count."""
+    (by,) = require(event, "by")
+    if event.data.get("role") == Role.OWNER:
+        return f"approved by owner {by}"
+    if by != AUTOPILOT:
+        return None
+    try:
+        verdict = may_auto_promote(event.data.get("autonomy", 0), event.data.get("risk"))
+    except ValueError as exc:
+        raise InvalidEvent(f"event 'promotion_approved': {exc}") from None
+    return f"autopilot: {verdict.reason}" if verdict.allowed else None
+
+
+def _promote(
+    s: ArtifactRecord, now: datetime, *, round_start: int, delay: timedelta = timedelta()
+) -> Decision[ArtifactRecord]:
+    attempt = s.attempt + 1
+    s = msgspec.structs.replace(s, attempt=attempt, round_start=round_start)
+    s = _move(
+        s, PROMOTING, now, PROMOTE_JOB, "waiting" if attempt == round_start else "retry", s.approved_by or ""
+    )
+    params = {"artifact_id": s.id, "app": s.app, "project": s.project, "image": s.image, "env": "production"}
+    params |= {"commit_sha": s.commit_sha, "report_id": s.report_id or "", "approved_by": s.approved_by or ""}
+    deadline = now + delay + timedelta(seconds=s.policy.promote_timeout_s)
+    key = f"{s.id}:{PROMOTE_JOB}:{attempt}"
+    job = TriggerJob(key=key, job=PROMOTE_JOB, params=params, delay_s=delay.total_seconds())
+    return Decision(s, (job, steps.timer(PROMOTING, attempt, deadline)))
+
+
+def _retry_or_give_up(
+    s: ArtifactRecord, now: datetime, reason: str, *, wait: bool, permanent: bool = False
+) -> Decision[ArtifactRecord]:
+    """Try the promotion again, or go back to verified with the reason (the evidence still holds)."""
+    if not permanent and steps.can_retry(s.attempt, s.round_start, s.policy.max_attempts):
+        delay = backoff(s.attempt - s.round_start + 1) if wait else timedelta()
+        return _promote(s, now, round_start=s.round_start, delay=delay)
+    s = _move(s, VERIFIED, now, PROMOTE_JOB, "failed", reason)
+    return Decision(s, (CancelTimer(name=steps.TIMER), _notify(s, f"promotion-failed:{s.attempt}", reason)))
+
+
+def _build(instance: str, event: Event, now: datetime) -> Decision[ArtifactRecord]:
+    if event.name != "built":
+        raise InvalidEvent(f"an artifact starts with 'built', not {event.name!r}")
+    app, sha, image, project = (str(v) for v in require(event, "app", "commit_sha", "image", "project"))
+    s = ArtifactRecord(
+        id=instance,
+        phase=BUILT,
+        project=project,
+        app=app,
+        commit_sha=sha,
+        image=image,
+        built_at=now,
+        updated_at=now,
+        policy=steps.policy_of(event, Policy),
+        steps=(StepRecord(at=now, step="build", outcome="ok", message=image),),
+    )
+    return Decision(s, (_notify(s, BUILT, f"built from {sha}: {image}"),))
+
+
+def decide(
+    state: ArtifactRecord | None, instance: str, event: Event, now: datetime
+) -> Decision[ArtifactRecord]:
+    if state is None:
+        return _build(instance, event, now)
+    s, name, ignore = state, event.name, Decision(state)
+    if name not in EVENTS:
+        raise InvalidEvent(f"artifact has no event {name!r}")
+    if s.phase in FINAL:
+        return ignore
+    if name == "registered" and s.phase == BUILT:
+        digest = event.data.get("digest")
+        s = msgspec.structs.replace(s, digest=str(digest) if digest else None)
+        return Decision(_move(s, NOT_PROMOTABLE, now, "registry", "ok", str(digest or s.image)))
+    if name == "verification_passed" and s.phase == NOT_PROMOTABLE:
+        (report,) = require(event, "report_id")
+        s = _move(
+            msgspec.structs.replace(s, report_id=str(report)),
+            VERIFIED,
+            now,
+            "verification",
+            "ok",
+            str(report),
+        )
+        return Decision(s, (_notify(s, VERIFIED, f"verified by report {report}"),))
+    if name in ("verification_failed", "reject") and s.phase in REJECTABLE:
+        if name == "reject":
+            reason = f"rejected by {require(event, 'by')[0]}"
+        else:
+            report, why = (
+                event.data.get("report_id", "no report"),
+                event.data.get("reason", "no reason given"),
+            )
+            reason = f"verification failed ({report}): {why}"
+        s = _move(s, REJECTED, now, name.replace("_", " "), "failed", reason)
+        return Decision(s, (_notify(s, REJECTED, f"rejected: {reason}"),))
+    if name == "promotion_approved" and s.phase == VERIFIED:
+        why = _approval(s, event)
+        if why is None:
+            return ignore  # not an owner, or the autopilot may not: nothing changes
+        s = msgspec.structs.replace(s, approved_by=str(event.data["by"]))
+        return _promote(s, now, round_start=s.attempt + 1)
+    if name == "promoted" and s.phase == PROMOTING:
+        s = _move(s, PROMOTED, now, "promotion", "ok", f"promoted by {s.approved_by}")
+        return Decision(s, (CancelTimer(name=steps.TIMER), _notify(s, PROMOTED, "promoted to production")))
+    if name == "timeout" and s.phase == PROMOTING and steps.is_current_timeout(event, PROMOTING, s.attempt):
+        waited = steps.minutes(timedelta(seconds=s.policy.promote_timeout_s))
+        return _retry_or_give_up(s, now, f"promotion stalled: no promote callback in {waited}", wait=False)
+    if name == "job_failed" and s.phase == PROMOTING and require(event, "job")[0] == PROMOTE_JOB:
+        if steps.is_stale_failure(event, s.attempt):
+            return ignore
+        reason = f"promote failed: {event.data.get('reason', 'no reason given')}"
+        return _retry_or_give_up(s, now, reason, wait=True, permanent=bool(event.data.get("permanent")))
+    return ignore  # late, out of order, or not for this phase
+
+
+MACHINE: Machine[ArtifactRecord] = Machine(
+    kind=KIND,
+    state_type=ArtifactRecord,
+    decide=decide,
+    is_final=lambda s: s.phase in FINAL,
+    phase=lambda s: s.phase,
+)
