@@ -200,8 +200,8 @@ def _review(s: ChangeSetState, event: Event, now: datetime) -> Decision[ChangeSe
 def _preflight_started(s: ChangeSetState, event: Event, now: datetime) -> Decision[ChangeSetState]:
     run = str(event.data.get("preflight_id") or "")
     runs = s.preflights if not run or run in s.preflights else (*s.preflights, run)
-    if s.phase == IN_PREFLIGHT:
-        return Decision(s) if runs == s.preflights else Decision(_note(s, now, "preflight", "ok", run))
+    if s.phase == IN_PREFLIGHT and runs == s.preflights:
+        return Decision(s)  # heard of already
     return Decision(_move(msgspec.structs.replace(s, preflights=runs), IN_PREFLIGHT, now, "preflight", run))
 
 

@@ -44,5 +44,5 @@ async def act(ctx: Context, who: Principal, *, kind: str, id: str, action: str, 
             at=now, actor=who.name, action=f"{action} {kind}", object=f"{kind}:{id}",
             outcome="ok" if changed else "no change", links={}, detail=f"{row.phase} -> {applied.phase}",
         )  # fmt: skip
-    ctx.engine.on_commit()
+    ctx.engine.committed()
     return applied

@@ -43,7 +43,7 @@ async def receive_alertmanager(
             outcome="ok", links={f"incident:{i}": f"/api/incidents/{i}" for i in touched},
             detail=f"{payload.status}: {len(payload.alerts)} alert(s), {accepted} new, {duplicates} duplicate",
         )  # fmt: skip
-    ctx.engine.on_commit()
+    ctx.engine.committed()
     return Accepted(accepted=accepted, duplicates=duplicates, instances=sorted(set(touched)))
 
 

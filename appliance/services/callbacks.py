@@ -74,7 +74,7 @@ async def _deliver_once(
             detail=event.name,
         )  # fmt: skip
     ctx.crashpoints.hit("callback-accepted")
-    ctx.engine.on_commit()
+    ctx.engine.committed()
     return Accepted(
         accepted=0 if applied.duplicate else 1, duplicates=int(applied.duplicate), instances=[target]
     )
@@ -178,7 +178,7 @@ async def gitlab(ctx: Context, event_name: str, payload: dict[str, Any]) -> Acce
             at=ctx.clock.now(), actor="gitlab", action=f"webhook gitlab {event_name}", object=branch or "gitlab",
             outcome="ok" if delivered else "ignored", links={}, detail=action,
         )  # fmt: skip
-    ctx.engine.on_commit()
+    ctx.engine.committed()
     return Accepted(accepted=int(delivered is not None), instances=[delivered.instance] if delivered else [])
 
 

@@ -66,10 +66,13 @@ class Engine:
     async def submit(self, envelope: Envelope) -> Applied:
         async with self.store.transaction() as tx:
             applied = await self.deliver(tx, envelope)
-            self.crash.hit("event-appended")
+        self.committed()
+        return applied
+
+    def committed(self) -> None:
+        """Call after committing a transaction that delivered events: wakes the dispatcher."""
         self.crash.hit("state-committed")
         self.on_commit()
-        return applied
 
     async def deliver(self, tx: Tx, env: Envelope, *, depth: int = 0) -> Applied:
         """Apply one event inside the caller's transaction (raises InvalidEvent to roll it all back)."""
@@ -102,6 +105,7 @@ class Engine:
             ),
             expected_version=row.version if row else 0,
         )
+        self.crash.hit("event-appended")
         for effect in decision.effects:
             if isinstance(effect, TriggerJob | Notify):
                 delay = timedelta(seconds=effect.delay_s if isinstance(effect, TriggerJob) else 0)

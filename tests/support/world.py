@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import uvicorn
 from litestar import Litestar, Request, Response, get, post
+from litestar.params import FromPath
 
 KEY = "PATHOPS_IDEMPOTENCY_KEY"
 
@@ -65,7 +66,7 @@ class World:
             return {"_class": "hudson.model.Queue", "items": []}
 
         @get("/job/{job:str}/api/json")
-        async def job(job: str) -> dict[str, Any]:
+        async def job(job: FromPath[str]) -> dict[str, Any]:
             builds = [b for b in world.builds if b.job == job][::-1]
             return {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "name": job, "builds": [
                 {"number": b.number, "url": f"{world.url}/job/{job}/{b.number}/", "actions": [
@@ -74,7 +75,7 @@ class World:
                 for b in builds]}  # fmt: skip
 
         @post("/job/{job:str}/buildWithParameters", status_code=201)
-        async def build(job: str, request: Request[Any, Any, Any]) -> Response[None]:
+        async def build(job: FromPath[str], request: Request[Any, Any, Any]) -> Response[None]:
             if request.headers.get("Jenkins-Crumb") != "c0ffee":
                 return Response(None, status_code=403)
             params = {k: str(v) for k, v in (await request.form()).items()}

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -20,6 +20,7 @@ from appliance.contracts.workflow import Effect, Event
 from appliance.logic import artifact, changeset, incident, preflight
 from appliance.logic.machine import Decision, Machine
 
+T = TypeVar("T")
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 ATTEMPTS = range(1, 7)
 
@@ -191,3 +192,8 @@ def reachable(alphabet: Alphabet, *, depth: int = 14) -> Iterator[tuple[Any, tup
             if key(new) not in seen:
                 seen.add(key(new))
                 queue.append((new, (*path, event)))
+
+
+def only(effects: Iterable[Effect], kind: type[T]) -> list[T]:
+    """The effects of one type, in order."""
+    return [e for e in effects if isinstance(e, kind)]

@@ -1,0 +1,225 @@
+"""The ChangeSet machine: from its merge request, through review and preflight, to production."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import pytest
+
+from appliance.contracts.workflow import CancelTimer, Event, Notify, Send, StartTimer, TriggerJob
+from appliance.logic import changeset
+from appliance.logic.changeset import ChangeSetState
+from appliance.logic.machine import Decision, InvalidEvent
+from tests.unit.alphabets import NOW, ev, only
+
+MR_JOB = "create-mr-from-patch"
+FEATURE = ev(
+    "created", project="shop", title="Add search", origin="feature", branch="cs-1-search", apps=["api"]
+)
+FROM_INCIDENT = ev(
+    "created",
+    project="shop",
+    title="Raise the memory limit",
+    origin="inc-7",
+    branch="cs-7-fix-raise-the-memory-limit",
+    apps=["checkout"],
+    patch_id="patch-1",
+    risk=8,
+)
+OPENED = ev("mr_opened", changeset_id="cs-1", mr_url="http://scm/mr/1", status="success")
+
+
+def decide(state: ChangeSetState | None, event: Event, at: datetime = NOW) -> Decision[ChangeSetState]:
+    return changeset.decide(state, "cs-1", event, at)
+
+
+def run(*events: Event, at: datetime = NOW) -> ChangeSetState:
+    state = None
+    for event in events:
+        state = decide(state, event, at).state
+    assert state is not None
+    return state
+
+
+def keys(effects: Iterable[object]) -> list[str]:
+    return [e.key for e in effects if isinstance(e, TriggerJob)]
+
+
+def test_a_feature_change_set_triggers_its_merge_request_job() -> None:
+    created = decide(None, FEATURE)
+    assert created.state.phase == "proposing"
+    [job] = only(created.effects, TriggerJob)
+    assert (job.job, job.key) == (MR_JOB, "cs-1:create-mr-from-patch:1")
+    assert job.params == {
+        "changeset_id": "cs-1",
+        "project": "shop",
+        "branch": "cs-1-search",
+        "title": "Add search",
+        "apps": "api",
+        "origin": "feature",
+    }
+    [timer] = only(created.effects, StartTimer)
+    assert timer.at == NOW + timedelta(minutes=10)
+    assert timer.event == ev("timeout", phase="proposing", attempt=1)
+
+
+def test_a_change_set_from_an_incident_leaves_the_job_to_the_incident_and_tells_it_of_the_mr() -> None:
+    created = decide(None, FROM_INCIDENT)
+    assert not only(created.effects, TriggerJob)
+    assert only(created.effects, StartTimer)  # the watchdog
+    assert (created.state.patch_id, created.state.risk) == ("patch-1", 8.0)
+    opened = decide(created.state, OPENED)
+    assert opened.state.phase == "open"
+    [send] = only(opened.effects, Send)
+    assert (send.kind, send.instance, send.event_id) == ("incident", "inc-7", "cs-1:mr_opened")
+    assert send.event == ev("mr_opened", changeset_id="cs-1", mr_url="http://scm/mr/1")
+
+
+def test_the_whole_way_to_production() -> None:
+    state = run(FEATURE, OPENED)
+    assert (state.phase, state.mr_url) == ("open", "http://scm/mr/1")
+    approved = decide(state, ev("approved", by="rui", role="reviewer"))
+    assert (approved.state.phase, approved.state.approved_by) == ("approved", "rui")
+    assert only(approved.effects, Notify)
+    state = run(FEATURE, OPENED, ev("approved", by="rui", role="reviewer"), ev("merged", by="olga"))
+    assert state.phase == "merged"
+    state = decide(state, ev("preflight_started", preflight_id="pf-1")).state
+    assert (state.phase, state.preflights) == ("in-preflight", ("pf-1",))
+    verified = decide(state, ev("verification_passed", report_id="rep-1"))
+    assert (verified.state.phase, verified.state.reports) == ("verified", {"api": "rep-1"})
+    promoted = decide(verified.state, ev("promoted"))
+    assert promoted.state.phase == "promoted"
+    assert changeset.MACHINE.is_final(promoted.state)
+    assert CancelTimer(name="step") in promoted.effects
+
+
+def test_a_viewer_approval_is_recorded_but_not_applied_and_a_repeat_adds_nothing() -> None:
+    state = run(FEATURE, OPENED)
+    once = decide(state, ev("approved", by="vic", role="viewer"))
+    assert once.state.phase == "open"
+    assert once.state.approved_by is None
+    assert once.effects == ()
+    assert (once.state.steps[-1].outcome, once.state.steps[-1].message) == (
+        "ignored",
+        "approved by vic ignored: a viewer may not decide",
+    )
+    assert decide(once.state, ev("approved", by="vic", role="viewer")).state == once.state
+
+
+def test_rejection_by_a_reviewer_is_final_and_by_a_viewer_is_ignored() -> None:
+    state = run(FEATURE, OPENED)
+    assert decide(state, ev("rejected", by="vic", role="viewer")).state.phase == "open"
+    rejected = decide(state, ev("rejected", by="rui", role="reviewer"))
+    assert (rejected.state.phase, rejected.state.reason) == ("rejected", "rejected by rui")
+    assert decide(rejected.state, ev("approved", by="olga", role="owner")).state == rejected.state
+
+
+def test_a_merge_before_an_approval_is_not_taken() -> None:
+    state = run(FEATURE, OPENED)
+    assert decide(state, ev("merged", by="olga")).state == state
+
+
+def test_a_timeout_retries_at_once_with_a_new_key_then_stalls() -> None:
+    state = run(FEATURE)
+    retried = decide(state, ev("timeout", phase="proposing", attempt=1))
+    [job] = only(retried.effects, TriggerJob)
+    assert (job.key, job.delay_s) == ("cs-1:create-mr-from-patch:2", 0.0)
+    state = decide(retried.state, ev("timeout", phase="proposing", attempt=2)).state
+    assert decide(state, ev("timeout", phase="proposing", attempt=2)).state == state  # stale
+    stalled = decide(state, ev("timeout", phase="proposing", attempt=3))
+    assert stalled.state.phase == "stalled"
+    assert stalled.state.reason == "stalled: no merge request callback in 10m"
+    assert not only(stalled.effects, TriggerJob)
+
+
+def test_a_failed_merge_request_job_retries_after_a_backoff_and_a_retry_starts_a_new_round() -> None:
+    failure = ev("mr_opened", changeset_id="cs-1", status="failure", detail="conflict")
+    state = run(FEATURE)
+    retried = decide(state, failure)
+    [job] = only(retried.effects, TriggerJob)
+    assert job.key == "cs-1:create-mr-from-patch:2"
+    assert job.delay_s > 0
+    state = run(FEATURE, failure, failure, failure)
+    assert (state.phase, state.reason) == ("stalled", "create-mr-from-patch failed: conflict")
+    again = decide(state, ev("retry", by="olga"))
+    assert again.state.phase == "proposing"
+    assert keys(again.effects) == ["cs-1:create-mr-from-patch:4"]
+    assert decide(again.state, ev("timeout", phase="proposing", attempt=3)).state == again.state
+
+
+def test_a_failure_that_names_an_older_attempt_is_stale() -> None:
+    state = run(FEATURE, ev("timeout", phase="proposing", attempt=1))
+    stale = ev("job_failed", job=MR_JOB, reason="boom", key="cs-1:create-mr-from-patch:1")
+    assert decide(state, stale).state == state
+    assert decide(state, ev("job_failed", job="build", reason="boom")).state == state
+
+
+def test_a_late_merge_request_still_opens_a_stalled_change_set() -> None:
+    state = run(FEATURE, *(ev("timeout", phase="proposing", attempt=n) for n in (1, 2, 3)))
+    assert state.phase == "stalled"
+    assert decide(state, OPENED).state.phase == "open"
+
+
+def test_a_failure_reaching_a_change_set_of_an_incident_is_relayed_to_the_incident() -> None:
+    state = run(FROM_INCIDENT)
+    failed = decide(state, ev("job_failed", job=MR_JOB, reason="push refused"))
+    [relay] = only(failed.effects, Send)
+    assert (relay.instance, relay.event_id) == ("inc-7", "cs-1:job_failed:1")
+    assert relay.event == ev("job_failed", job=MR_JOB, reason="push refused", permanent=False)
+    assert not only(failed.effects, TriggerJob)  # the incident retries, not the change set
+    assert failed.state.attempt == 2  # the watchdog keeps step with the incident
+    gone = decide(state, ev("job_failed", job=MR_JOB, reason="no repo", permanent=True))
+    assert gone.state.phase == "failed"
+    assert only(gone.effects, Send)[0].event.data["permanent"] is True
+
+
+def test_a_change_set_of_several_apps_is_verified_once_every_app_passed() -> None:
+    created = ev(
+        "created", project="shop", title="Search", origin="feature", branch="cs-1-s", apps=["api", "web"]
+    )
+    approve = ev("approved", by="olga", role="owner")
+    state = run(created, OPENED, approve, ev("merged"), ev("preflight_started", preflight_id="pf-1"))
+    state = decide(state, ev("preflight_started", preflight_id="pf-2")).state
+    assert state.preflights == ("pf-1", "pf-2")
+    half = decide(state, ev("verification_passed", report_id="rep-1", app="api")).state
+    assert (half.phase, half.reports) == ("in-preflight", {"api": "rep-1"})
+    assert decide(half, ev("verification_passed", report_id="rep-9", app="other")).state == half
+    full = decide(half, ev("verification_passed", report_id="rep-2", app="web")).state
+    assert (full.phase, full.reports) == ("verified", {"api": "rep-1", "web": "rep-2"})
+
+
+def test_failing_verification_fails_the_change_set() -> None:
+    state = run(
+        FEATURE, OPENED, ev("approved", by="olga", role="owner"), ev("merged"), ev("preflight_started")
+    )
+    failed = decide(state, ev("verification_failed", report_id="rep-4", reason="smoke test failed"))
+    assert failed.state.phase == "failed"
+    assert failed.state.reason == "verification failed (rep-4): smoke test failed"
+    assert only(failed.effects, Notify)
+
+
+@pytest.mark.parametrize("upto", range(1, 6))
+def test_close_ends_any_phase(upto: int) -> None:
+    path = (FEATURE, OPENED, ev("approved", by="olga", role="owner"), ev("merged"), ev("preflight_started"))
+    closed = decide(run(*path[:upto]), ev("close", by="olga"))
+    assert (closed.state.phase, closed.state.reason) == ("closed", "closed by olga")
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        ev("created", project="shop", title="t", origin="feature", branch="b", apps=[]),
+        ev("created", project="shop", title="t", origin="feature", branch="b", apps=["api"], risk="high"),
+        ev("created", project="shop", title="t", origin="feature", apps=["api"]),
+        ev("mr_opened", mr_url="http://scm/mr/1"),
+    ],
+)
+def test_a_malformed_start_is_invalid(event: Event) -> None:
+    with pytest.raises(InvalidEvent):
+        decide(None, event)
+
+
+def test_an_unknown_event_is_invalid() -> None:
+    with pytest.raises(InvalidEvent, match="no event 'explode'"):
+        decide(run(FEATURE), ev("explode"))

@@ -1,0 +1,140 @@
+"""The Incident machine: the autopilot golden path, retries and stalls, resolution."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from appliance.contracts.entities import IncidentClass
+from appliance.contracts.workflow import CancelTimer, Effect, Event, Notify, Send, StartTimer, TriggerJob
+from appliance.logic import incident
+from appliance.logic.incident import IncidentState
+from appliance.logic.machine import Decision
+from tests.unit.alphabets import NOW, ev
+
+FIRING = ev(
+    "alert_fired",
+    fingerprint="fp-1",
+    labels={"app": "checkout", "namespace": "checkout-production", "alertname": "KubePodCrashLooping"},
+    annotations={"summary": "checkout crash-loops"},
+    project="shop",
+)
+
+
+def decide(state: incident.IncidentState | None, event: Event, at: datetime = NOW) -> Decision[IncidentState]:
+    return incident.decide(state, "inc-1", event, at)
+
+
+def jobs(effects: Iterable[Effect]) -> list[TriggerJob]:
+    return [e for e in effects if isinstance(e, TriggerJob)]
+
+
+def test_the_autopilot_path_goes_from_alert_to_merge_request() -> None:
+    opened = decide(None, FIRING)
+    assert opened.state.phase == "collecting-evidence"
+    assert opened.state.classification == IncidentClass.DEPLOY  # "crashloop" in the alert name
+    [collect] = jobs(opened.effects)
+    assert collect.job == "schedule-evidence-collector"
+    assert collect.key == "inc-1:schedule-evidence-collector:1"
+    assert collect.params["target_namespace"] == "checkout-production"
+    assert collect.params["agents_namespace"] == "checkout-agents"
+
+    evidence = decide(opened.state, ev("evidence_ready", snapshot_id="snap-1", commit_sha="abc1234"))
+    assert evidence.state.phase == "diagnosing"
+    [fix] = jobs(evidence.effects)
+    assert (fix.job, fix.params["snapshot_id"], fix.params["commit_sha"]) == (
+        "build-fix-agent",
+        "snap-1",
+        "abc1234",
+    )
+
+    patched = decide(
+        evidence.state, ev("patch_ready", patch_id="patch-1", summary="Raise the memory limit", risk=8)
+    )
+    assert patched.state.phase == "proposing"
+    [send] = [e for e in patched.effects if isinstance(e, Send)]
+    assert (send.kind, send.instance, send.event.name) == ("changeset", "cs-1", "created")
+    assert send.event.data["origin"] == "inc-1"
+    assert send.event.data["branch"] == "cs-1-fix-raise-the-memory-limit"
+    assert send.event.data["apps"] == ["checkout"]
+    [mr_job] = jobs(patched.effects)
+    assert (mr_job.job, mr_job.params["changeset_id"], mr_job.params["patch_id"]) == (
+        "create-mr-from-patch",
+        "cs-1",
+        "patch-1",
+    )
+
+    proposed = decide(patched.state, ev("mr_opened", changeset_id="cs-1", mr_url="http://scm/mr/7"))
+    assert proposed.state.phase == "proposed"
+    assert proposed.state.mr_url == "http://scm/mr/7"
+    assert CancelTimer(name="step") in proposed.effects
+    assert [s.step for s in proposed.state.steps] == [
+        "alert",
+        "schedule-evidence-collector",
+        "evidence",
+        "build-fix-agent",
+        "fix",
+        "create-mr-from-patch",
+        "merge request",
+    ]
+
+
+def test_a_timeout_retries_with_a_new_key_then_stalls_with_its_reason() -> None:
+    state = decide(None, FIRING).state
+    keys = []
+    for attempt in (1, 2):
+        decision = decide(
+            state, ev("timeout", phase="collecting-evidence", attempt=attempt), NOW + timedelta(minutes=10)
+        )
+        [job] = jobs(decision.effects)
+        keys.append(job.key)
+        [timer] = [e for e in decision.effects if isinstance(e, StartTimer)]
+        assert timer.event.data == {"phase": "collecting-evidence", "attempt": attempt + 1}
+        state = decision.state
+    assert keys == ["inc-1:schedule-evidence-collector:2", "inc-1:schedule-evidence-collector:3"]
+    stalled = decide(state, ev("timeout", phase="collecting-evidence", attempt=3))
+    assert stalled.state.phase == "stalled"
+    assert stalled.state.reason == "stalled: no evidence callback in 10m"
+    assert stalled.state.stalled_in == "collecting-evidence"
+    assert not jobs(stalled.effects)
+    assert any(isinstance(e, Notify) for e in stalled.effects)
+
+
+def test_a_stale_timeout_is_ignored() -> None:
+    state = decide(None, FIRING).state
+    assert decide(state, ev("timeout", phase="collecting-evidence", attempt=2)).state == state
+    assert decide(state, ev("timeout", phase="diagnosing", attempt=1)).state == state
+
+
+def test_alert_resolved_resolves_and_nothing_moves_it_afterwards() -> None:
+    state = decide(None, FIRING).state
+    resolved = decide(state, ev("alert_resolved"))
+    assert resolved.state.phase == "resolved"
+    assert CancelTimer(name="step") in resolved.effects
+    assert decide(resolved.state, ev("evidence_ready", snapshot_id="snap-1")).state == resolved.state
+
+
+def test_a_permanent_job_failure_stalls_at_once_for_a_person() -> None:
+    state = decide(None, FIRING).state
+    failure = ev("job_failed", job="schedule-evidence-collector", reason="no such job", permanent=True)
+    stalled = decide(state, failure)
+    assert stalled.state.phase == "stalled"
+    assert stalled.state.reason == "schedule-evidence-collector failed: no such job"
+    assert not jobs(stalled.effects)
+
+
+def test_a_late_callback_is_ignored_and_the_same_alert_is_grouped() -> None:
+    state = decide(decide(None, FIRING).state, ev("evidence_ready", snapshot_id="snap-1")).state
+    assert decide(state, ev("evidence_ready", snapshot_id="snap-2")).state == state
+    assert decide(state, FIRING).state == state
+
+
+def test_retry_from_stalled_tries_again_with_a_fresh_key() -> None:
+    state = decide(None, FIRING).state
+    for attempt in (1, 2, 3):
+        state = decide(state, ev("timeout", phase="collecting-evidence", attempt=attempt)).state
+    assert state.phase == "stalled"
+    again = decide(state, ev("retry", by="ann"))
+    assert again.state.phase == "collecting-evidence"
+    [job] = jobs(again.effects)
+    assert job.key not in {f"inc-1:schedule-evidence-collector:{n}" for n in (1, 2, 3)}
