@@ -84,12 +84,25 @@ async def build(
         gitlab=settings.gitlab_secret,
         argocd=settings.argocd_secret,
     )
-    ctx = Context(store=store, engine=engine, clock=clock, ids=ids, secrets=secrets, incident_policy=policy,
-                  crashpoints=crash)  # fmt: skip
+    ctx = Context(
+        store=store,
+        engine=engine,
+        clock=clock,
+        ids=ids,
+        secrets=secrets,
+        incident_policy=policy,
+        crashpoints=crash,
+    )
     dispatcher = Dispatcher(
-        store=store, engine=engine, ci=ci, notifier=notifier or LogNotifier(), clock=clock,
-        minter=CallbackMinter(settings.callback_key.encode()), callback_url=settings.base_url, crashpoints=crash,
-    )  # fmt: skip
+        store=store,
+        engine=engine,
+        ci=ci,
+        notifier=notifier or LogNotifier(),
+        clock=clock,
+        minter=CallbackMinter(settings.callback_key.encode()),
+        callback_url=settings.base_url,
+        crashpoints=crash,
+    )
     engine.on_commit = dispatcher.wake
     closers = [ci.aclose] if isinstance(ci, JenkinsCi) else []
     return Appliance(settings=settings, ctx=ctx, dispatcher=dispatcher, store=store, closers=closers)

@@ -49,14 +49,20 @@ async def engine(path: Path, n: int) -> tuple[float, float]:
     for i in range(n):
         fire = Event(name="alert_fired", data={"fingerprint": f"fp{i}", "labels": {"service": f"s{i}"}})
         start = time.perf_counter()
-        await app.ctx.engine.submit(Envelope(id=f"a{i}", instance=f"inc-{i}", kind="incident", at=clock.now(),
-                                             actor="bench", event=fire))  # fmt: skip
+        await app.ctx.engine.submit(
+            Envelope(
+                id=f"a{i}", instance=f"inc-{i}", kind="incident", at=clock.now(), actor="bench", event=fire
+            )
+        )
         per_event.append(time.perf_counter() - start)
         await app.dispatcher.tick()
         ready = Event(name="evidence_ready", data={"snapshot_id": f"snap{i}"})
         start = time.perf_counter()
-        await app.ctx.engine.submit(Envelope(id=f"e{i}", instance=f"inc-{i}", kind="incident", at=clock.now(),
-                                             actor="bench", event=ready))  # fmt: skip
+        await app.ctx.engine.submit(
+            Envelope(
+                id=f"e{i}", instance=f"inc-{i}", kind="incident", at=clock.now(), actor="bench", event=ready
+            )
+        )
         await app.dispatcher.tick()  # the next step's CI trigger, with its callback token
         step.append(time.perf_counter() - start)
     await app.store.close()

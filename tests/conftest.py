@@ -25,9 +25,12 @@ def shared_json(*parts: str) -> Any:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        data_dir=tmp_path, alertmanager_secret="am-secret", gitlab_secret="gl-secret", argocd_secret="argo-secret",
+        data_dir=tmp_path,
+        alertmanager_secret="am-secret",
+        gitlab_secret="gl-secret",
+        argocd_secret="argo-secret",
         callback_key="cb-key",
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture

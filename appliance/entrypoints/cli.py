@@ -94,9 +94,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     return settings_mod.load(
-        {"host": args.host, "port": args.port, "data_dir": args.data_dir, "target": args.target,
-         "log_level": args.log_level}
-    )  # fmt: skip
+        {
+            "host": args.host,
+            "port": args.port,
+            "data_dir": args.data_dir,
+            "target": args.target,
+            "log_level": args.log_level,
+        }
+    )
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -129,13 +134,16 @@ async def _run_server(settings: Settings, *, demo: bool) -> int:
         seed = resources.files("appliance").joinpath("seed/shop.yaml").read_text()
         await projects.load(ctx, projects.parse_meta(seed, source="seed/shop.yaml"), actor="pathops")
     app = create_app(appliance)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(),
-                            lifespan="on")  # fmt: skip
+    config = uvicorn.Config(
+        app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), lifespan="on"
+    )
     server = uvicorn.Server(config)
     print(f"PathOps {'demo ' if demo else ''}at {settings.base_url}  (API docs: {settings.base_url}/schema)")
     print(f"  owner token: {token_file}  (use: pathops status --data-dir {settings.data_dir})")
-    print(f"  Alertmanager webhook: {settings.base_url}/webhooks/alertmanager"
-          f"  (bearer secret in {settings.data_dir / 'secrets.json'})")  # fmt: skip
+    print(
+        f"  Alertmanager webhook: {settings.base_url}/webhooks/alertmanager"
+        f"  (bearer secret in {settings.data_dir / 'secrets.json'})"
+    )
     await server.serve()
     return 0
 
@@ -144,16 +152,24 @@ def _reader(path: str) -> Any:
     def run(args: argparse.Namespace) -> int:
         token = args.token or _token_file(args.data_dir)
         if not token:
-            print(f"pathops: no token: pass --token, set PATHOPS_TOKEN, or run the demo in {args.data_dir}",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"pathops: no token: pass --token, set PATHOPS_TOKEN, or run the demo in {args.data_dir}",
+                file=sys.stderr,
+            )
             return 2
         params = {"limit": str(args.limit)} if hasattr(args, "limit") else {}
         try:
-            response = httpx.get(args.url.rstrip("/") + path, params=params,
-                                 headers={"Authorization": f"Bearer {token}"}, timeout=10)  # fmt: skip
+            response = httpx.get(
+                args.url.rstrip("/") + path,
+                params=params,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
         except httpx.TransportError as exc:
-            print(f"pathops: cannot reach PathOps at {args.url} ({type(exc).__name__}); is `pathops serve` running?",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"pathops: cannot reach PathOps at {args.url} ({type(exc).__name__}); is `pathops serve` running?",
+                file=sys.stderr,
+            )
             return EXIT_UNREACHABLE
         if response.status_code >= 400:
             detail = response.json().get("detail", response.text) if _is_json(response) else response.text
@@ -172,7 +188,7 @@ def _token_file(data_dir: Path) -> str | None:
 
 
 def _is_json(response: httpx.Response) -> bool:
-    return response.headers.get("content-type", "").startswith("application/json")
+    return str(response.headers.get("content-type", "")).startswith("application/json")
 
 
 def _table(command: str, body: Any) -> str:
@@ -180,12 +196,16 @@ def _table(command: str, body: Any) -> str:
         lines = [f"PathOps {body['version']}  projects: {', '.join(body['projects']) or '-'}"]
         for kind, phases in sorted(body["instances"].items()):
             lines.append(f"  {kind:<10} " + "  ".join(f"{p}={n}" for p, n in sorted(phases.items())))
-        lines.append(f"  outbox: {body['outbox_pending']} pending, {body['outbox_failed']} failed; "
-                     f"timers: {body['timers']}")  # fmt: skip
+        lines.append(
+            f"  outbox: {body['outbox_pending']} pending, {body['outbox_failed']} failed; "
+            f"timers: {body['timers']}"
+        )
         return "\n".join(lines)
     if command == "audit":
-        rows = [f"{r['at'][:19]}  {r['actor']:<14} {r['action']:<28} {r['object']:<28} {r['outcome']:<9} {r['detail']}"
-                for r in body]  # fmt: skip
+        rows = [
+            f"{r['at'][:19]}  {r['actor']:<14} {r['action']:<28} {r['object']:<28} {r['outcome']:<9} {r['detail']}"
+            for r in body
+        ]
         return "\n".join(rows) or "(no audit records)"
     rows = []
     for r in body:

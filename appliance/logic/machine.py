@@ -52,4 +52,5 @@ def backoff(
     attempt: int, *, base: timedelta = timedelta(seconds=2), cap: timedelta = timedelta(minutes=5)
 ) -> timedelta:
     """Exponential backoff for the `attempt`-th retry (1-based), capped."""
-    return min(cap, base * (2 ** max(0, attempt - 1)))
+    delay: timedelta = base * (2 ** max(0, attempt - 1))
+    return min(cap, delay)

@@ -7,13 +7,14 @@ credential itself.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import cast
 
 import msgspec
 
 from appliance.contracts.entities import Role
 from appliance.ports.store import CallbackTokenRow, Tx
 from appliance.services.context import Context
-from appliance.services.errors import Conflict, Forbidden, Invalid, Unauthorized
+from appliance.services.errors import Conflict, Forbidden, Invalid, ServiceError, Unauthorized
 from appliance.services.tokens import bearer, digest, same
 
 
@@ -99,7 +100,7 @@ async def consume_callback(
     The same request sent again (a retry after a lost reply) is a 409 that names the duplicate.
     """
     token = bearer(authorization)
-    reason, error = "", Unauthorized
+    reason, error = "", cast(type[ServiceError], Unauthorized)
     row = await tx.callback_token(digest(token)) if token else None
     if token is None:
         reason = "missing callback token (Authorization: Bearer)"
@@ -129,9 +130,14 @@ async def create_user(ctx: Context, who: Principal, *, name: str, role: Role) ->
             raise Conflict(f"user {name!r} exists")
         await tx.add_user(name=name, role=role, at=ctx.clock.now())
         await tx.add_audit(
-            at=ctx.clock.now(), actor=who.name, action="create user", object=f"user:{name}", outcome="ok",
-            links={}, detail=f"role {role}",
-        )  # fmt: skip
+            at=ctx.clock.now(),
+            actor=who.name,
+            action="create user",
+            object=f"user:{name}",
+            outcome="ok",
+            links={},
+            detail=f"role {role}",
+        )
 
 
 async def issue_token(ctx: Context, who: Principal, *, user: str, label: str) -> str:
@@ -144,9 +150,14 @@ async def issue_token(ctx: Context, who: Principal, *, user: str, label: str) ->
             raise Invalid(f"no user {user!r}")
         await tx.add_api_token(token_hash=digest(token), user=user, label=label, at=ctx.clock.now())
         await tx.add_audit(
-            at=ctx.clock.now(), actor=who.name, action="issue token", object=f"user:{user}", outcome="ok",
-            links={}, detail=label,
-        )  # fmt: skip
+            at=ctx.clock.now(),
+            actor=who.name,
+            action="issue token",
+            object=f"user:{user}",
+            outcome="ok",
+            links={},
+            detail=label,
+        )
     return token
 
 
@@ -159,7 +170,12 @@ async def ensure_owner(ctx: Context, *, name: str) -> str | None:
         await tx.add_user(name=name, role=Role.OWNER, at=ctx.clock.now())
         await tx.add_api_token(token_hash=digest(token), user=name, label="bootstrap", at=ctx.clock.now())
         await tx.add_audit(
-            at=ctx.clock.now(), actor="pathops", action="create user", object=f"user:{name}", outcome="ok",
-            links={}, detail="first owner",
-        )  # fmt: skip
+            at=ctx.clock.now(),
+            actor="pathops",
+            action="create user",
+            object=f"user:{name}",
+            outcome="ok",
+            links={},
+            detail="first owner",
+        )
     return token

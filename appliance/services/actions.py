@@ -41,8 +41,13 @@ async def act(ctx: Context, who: Principal, *, kind: str, id: str, action: str, 
         applied = await ctx.engine.deliver(tx, envelope)
         changed = applied.phase != row.phase
         await tx.add_audit(
-            at=now, actor=who.name, action=f"{action} {kind}", object=f"{kind}:{id}",
-            outcome="ok" if changed else "no change", links={}, detail=f"{row.phase} -> {applied.phase}",
-        )  # fmt: skip
+            at=now,
+            actor=who.name,
+            action=f"{action} {kind}",
+            object=f"{kind}:{id}",
+            outcome="ok" if changed else "no change",
+            links={},
+            detail=f"{row.phase} -> {applied.phase}",
+        )
     ctx.engine.committed()
     return applied

@@ -29,9 +29,13 @@ async def receive_alertmanager(
                 continue
             instance = open_row.id if open_row else ctx.ids.new("inc")
             envelope = Envelope(
-                id=_event_id(alert), instance=instance, kind=incident.KIND, at=now, actor="alertmanager",
+                id=_event_id(alert),
+                instance=instance,
+                kind=incident.KIND,
+                at=now,
+                actor="alertmanager",
                 event=_event(alert, payload, project, ctx),
-            )  # fmt: skip
+            )
             applied = await ctx.engine.deliver(tx, envelope)
             if applied.duplicate or (open_row is not None and alert.status == "firing"):
                 duplicates += 1
@@ -39,10 +43,14 @@ async def receive_alertmanager(
                 accepted += 1
             touched.append(instance)
         await tx.add_audit(
-            at=now, actor="alertmanager", action="webhook alertmanager", object=payload.group_key or "alerts",
-            outcome="ok", links={f"incident:{i}": f"/api/incidents/{i}" for i in touched},
+            at=now,
+            actor="alertmanager",
+            action="webhook alertmanager",
+            object=payload.group_key or "alerts",
+            outcome="ok",
+            links={f"incident:{i}": f"/api/incidents/{i}" for i in touched},
             detail=f"{payload.status}: {len(payload.alerts)} alert(s), {accepted} new, {duplicates} duplicate",
-        )  # fmt: skip
+        )
     ctx.engine.committed()
     return Accepted(accepted=accepted, duplicates=duplicates, instances=sorted(set(touched)))
 

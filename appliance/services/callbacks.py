@@ -32,10 +32,18 @@ VERIFICATION_JOBS = ("schedule-verification",)
 
 
 async def _deliver(
-    ctx: Context, authorization: str | None, body: bytes, *, action: str, jobs: tuple[str, ...],
-    instance: str | None, kind: str | None, event: Event, evidence: EvidenceRow | None = None,
+    ctx: Context,
+    authorization: str | None,
+    body: bytes,
+    *,
+    action: str,
+    jobs: tuple[str, ...],
+    instance: str | None,
+    kind: str | None,
+    event: Event,
+    evidence: EvidenceRow | None = None,
     target: str | None = None,
-) -> Accepted:  # fmt: skip
+) -> Accepted:
     """Spend the token (issued for `instance`, or any instance if None) and deliver `event` to `target`
     (default: the token's instance), whose kind must be `kind` (None: whatever it is)."""
     try:
@@ -47,9 +55,17 @@ async def _deliver(
 
 
 async def _deliver_once(
-    ctx: Context, authorization: str | None, body: bytes, action: str, jobs: tuple[str, ...],
-    instance: str | None, kind: str | None, event: Event, evidence: EvidenceRow | None, target: str | None,
-) -> Accepted:  # fmt: skip
+    ctx: Context,
+    authorization: str | None,
+    body: bytes,
+    action: str,
+    jobs: tuple[str, ...],
+    instance: str | None,
+    kind: str | None,
+    event: Event,
+    evidence: EvidenceRow | None,
+    target: str | None,
+) -> Accepted:
     async with ctx.store.transaction() as tx:
         token = await access.consume_callback(
             ctx, tx, authorization, action=action, jobs=jobs, instance=instance, body=body
@@ -64,15 +80,23 @@ async def _deliver_once(
         if evidence is not None:
             await tx.add_evidence(evidence)
         envelope = Envelope(
-            id=f"callback:{token.key}", instance=target, kind=kind, at=ctx.clock.now(), actor=f"job:{token.job}",
+            id=f"callback:{token.key}",
+            instance=target,
+            kind=kind,
+            at=ctx.clock.now(),
+            actor=f"job:{token.job}",
             event=event,
-        )  # fmt: skip
+        )
         applied = await ctx.engine.deliver(tx, envelope)
         await tx.add_audit(
-            at=ctx.clock.now(), actor=f"job:{token.job}", action=action, object=f"{kind}:{target}", outcome="ok",
+            at=ctx.clock.now(),
+            actor=f"job:{token.job}",
+            action=action,
+            object=f"{kind}:{target}",
+            outcome="ok",
             links={k: v for k, v in event.data.items() if isinstance(v, str) and k.endswith(("_id", "_url"))},
             detail=event.name,
-        )  # fmt: skip
+        )
     ctx.crashpoints.hit("callback-accepted")
     ctx.engine.committed()
     return Accepted(
@@ -87,22 +111,42 @@ async def evidence(
     if payload.commit_sha:
         data["commit_sha"] = payload.commit_sha
     row = EvidenceRow(
-        id=payload.snapshot_id, incident=payload.incident_id, summary=payload.summary, pointers=payload.pointers,
+        id=payload.snapshot_id,
+        incident=payload.incident_id,
+        summary=payload.summary,
+        pointers=payload.pointers,
         created_at=ctx.clock.now(),
-    )  # fmt: skip
+    )
     return await _deliver(
-        ctx, authorization, body, action="callback evidence", jobs=EVIDENCE_JOBS, instance=payload.incident_id,
-        kind="incident", event=Event(name="evidence_ready", data=data), evidence=row,
-    )  # fmt: skip
+        ctx,
+        authorization,
+        body,
+        action="callback evidence",
+        jobs=EVIDENCE_JOBS,
+        instance=payload.incident_id,
+        kind="incident",
+        event=Event(name="evidence_ready", data=data),
+        evidence=row,
+    )
 
 
 async def fix(ctx: Context, payload: FixCallback, *, authorization: str | None, body: bytes) -> Accepted:
-    data = {"patch_id": payload.patch_id, "summary": payload.summary, "recommended_checks": payload.recommended_checks,
-            "risk": payload.risk}  # fmt: skip
+    data = {
+        "patch_id": payload.patch_id,
+        "summary": payload.summary,
+        "recommended_checks": payload.recommended_checks,
+        "risk": payload.risk,
+    }
     return await _deliver(
-        ctx, authorization, body, action="callback fix", jobs=FIX_JOBS, instance=payload.incident_id,
-        kind="incident", event=Event(name="patch_ready", data=data),
-    )  # fmt: skip
+        ctx,
+        authorization,
+        body,
+        action="callback fix",
+        jobs=FIX_JOBS,
+        instance=payload.incident_id,
+        kind="incident",
+        event=Event(name="patch_ready", data=data),
+    )
 
 
 async def fix_inline(
@@ -111,12 +155,24 @@ async def fix_inline(
     risk = risk_score(payload.diff, protected_paths=("auth/", "security/", "payment/"))
     if not risk.files:
         raise Invalid("diff holds no file changes (expected a unified diff with ---/+++ headers)")
-    data = {"patch_id": payload.patch_id, "summary": payload.summary, "recommended_checks": payload.recommended_checks,
-            "risk": risk.score, "base_sha": payload.base_sha, "diff": payload.diff}  # fmt: skip
+    data = {
+        "patch_id": payload.patch_id,
+        "summary": payload.summary,
+        "recommended_checks": payload.recommended_checks,
+        "risk": risk.score,
+        "base_sha": payload.base_sha,
+        "diff": payload.diff,
+    }
     return await _deliver(
-        ctx, authorization, body, action="callback fix inline", jobs=FIX_JOBS, instance=payload.incident_id,
-        kind="incident", event=Event(name="patch_ready", data=data),
-    )  # fmt: skip
+        ctx,
+        authorization,
+        body,
+        action="callback fix inline",
+        jobs=FIX_JOBS,
+        instance=payload.incident_id,
+        kind="incident",
+        event=Event(name="patch_ready", data=data),
+    )
 
 
 async def jenkins(
@@ -125,12 +181,21 @@ async def jenkins(
     if payload.status == "success":
         if not payload.mr_url:
             raise Invalid("a successful create-mr-from-patch callback needs mr_url")
-        event = Event(name="mr_opened", data={"changeset_id": payload.changeset_id, "mr_url": payload.mr_url,
-                                              "status": payload.status})  # fmt: skip
+        event = Event(
+            name="mr_opened",
+            data={"changeset_id": payload.changeset_id, "mr_url": payload.mr_url, "status": payload.status},
+        )
         return await _deliver(
-            ctx, authorization, body, action="webhook jenkins", jobs=CI_JOBS, instance=None,
-            kind="changeset", event=event, target=payload.changeset_id,
-        )  # fmt: skip
+            ctx,
+            authorization,
+            body,
+            action="webhook jenkins",
+            jobs=CI_JOBS,
+            instance=None,
+            kind="changeset",
+            event=event,
+            target=payload.changeset_id,
+        )
     event = Event(name="job_failed", data={"job": payload.job, "reason": payload.detail or payload.status})
     return await _deliver(
         ctx,
@@ -147,18 +212,30 @@ async def jenkins(
 async def verification(
     ctx: Context, payload: VerificationCallback, *, authorization: str | None, body: bytes
 ) -> Accepted:
-    event = Event(name="verification_callback", data={"status": payload.status, "report_id": payload.report_id,
-                                                      "verification_id": payload.verification_id,
-                                                      "summary": payload.summary})  # fmt: skip
+    event = Event(
+        name="verification_callback",
+        data={
+            "status": payload.status,
+            "report_id": payload.report_id,
+            "verification_id": payload.verification_id,
+            "summary": payload.summary,
+        },
+    )
     return await _deliver(
-        ctx, authorization, body, action="callback verification", jobs=VERIFICATION_JOBS, instance=None,
-        kind="preflight", event=event,
-    )  # fmt: skip
+        ctx,
+        authorization,
+        body,
+        action="callback verification",
+        jobs=VERIFICATION_JOBS,
+        instance=None,
+        kind="preflight",
+        event=event,
+    )
 
 
 async def gitlab(ctx: Context, event_name: str, payload: dict[str, Any]) -> Accepted:
     """GitLab project hooks: merge request events move the change set whose branch they name."""
-    attrs = payload.get("object_attributes") if isinstance(payload.get("object_attributes"), dict) else {}
+    attrs = _mapping(payload.get("object_attributes"))
     action = str(attrs.get("action") or "")
     branch = str(attrs.get("source_branch") or "")
     names = {"merge": "merged", "approved": "approved", "close": "close"}
@@ -166,18 +243,29 @@ async def gitlab(ctx: Context, event_name: str, payload: dict[str, Any]) -> Acce
         target = await tx.open_instance(kind="changeset", correlation=branch) if branch else None
         delivered = None
         if target is not None and action in names:
-            user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+            user = _mapping(payload.get("user"))
             by = str(user.get("username") or "gitlab")
             envelope = Envelope(
-                id=f"gitlab:{attrs.get('id')}:{action}:{attrs.get('updated_at')}", instance=target.id, kind="changeset",
-                at=ctx.clock.now(), actor=f"gitlab:{by}",
-                event=Event(name=names[action], data={"by": by, "role": "reviewer", "mr_url": str(attrs.get("url") or "")}),
-            )  # fmt: skip
+                id=f"gitlab:{attrs.get('id')}:{action}:{attrs.get('updated_at')}",
+                instance=target.id,
+                kind="changeset",
+                at=ctx.clock.now(),
+                actor=f"gitlab:{by}",
+                event=Event(
+                    name=names[action],
+                    data={"by": by, "role": "reviewer", "mr_url": str(attrs.get("url") or "")},
+                ),
+            )
             delivered = await ctx.engine.deliver(tx, envelope)
         await tx.add_audit(
-            at=ctx.clock.now(), actor="gitlab", action=f"webhook gitlab {event_name}", object=branch or "gitlab",
-            outcome="ok" if delivered else "ignored", links={}, detail=action,
-        )  # fmt: skip
+            at=ctx.clock.now(),
+            actor="gitlab",
+            action=f"webhook gitlab {event_name}",
+            object=branch or "gitlab",
+            outcome="ok" if delivered else "ignored",
+            links={},
+            detail=action,
+        )
     ctx.engine.committed()
     return Accepted(accepted=int(delivered is not None), instances=[delivered.instance] if delivered else [])
 
@@ -186,8 +274,16 @@ async def argocd(ctx: Context, payload: ArgoCdNotification) -> Accepted:
     """Argo CD notifications: recorded in the audit trail; the preflight runs read sync state from it."""
     async with ctx.store.transaction() as tx:
         await tx.add_audit(
-            at=ctx.clock.now(), actor="argocd", action=f"webhook argocd {payload.trigger}".strip(),
-            object=f"application:{payload.app}", outcome="ok", links={},
+            at=ctx.clock.now(),
+            actor="argocd",
+            action=f"webhook argocd {payload.trigger}".strip(),
+            object=f"application:{payload.app}",
+            outcome="ok",
+            links={},
             detail=f"sync={payload.sync_status} health={payload.health_status} rev={payload.revision}",
-        )  # fmt: skip
+        )
     return Accepted(accepted=1, instances=[])
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

@@ -85,9 +85,13 @@ class Dispatcher:
     async def fire(self, timer: TimerRow, now: datetime) -> None:
         event = msgspec.json.decode(timer.event, type=Event)
         envelope = Envelope(
-            id=f"timer:{timer.name}:{timer.fire_at.isoformat()}", instance=timer.instance, kind=timer.kind,
-            at=now, actor="timer", event=event,
-        )  # fmt: skip
+            id=f"timer:{timer.name}:{timer.fire_at.isoformat()}",
+            instance=timer.instance,
+            kind=timer.kind,
+            at=now,
+            actor="timer",
+            event=event,
+        )
         async with self.store.transaction() as tx:
             current = [t for t in await tx.timers(instance=timer.instance) if t.name == timer.name]
             if not current or current[0].fire_at != timer.fire_at:
@@ -116,9 +120,14 @@ class Dispatcher:
         async with self.store.transaction() as tx:
             await tx.outbox_done(row.key, at=self.clock.now(), result=result)
             await tx.add_audit(
-                at=self.clock.now(), actor="pathops", action=_action(effect), object=row.instance, outcome="ok",
-                links={"key": row.key}, detail=result,
-            )  # fmt: skip
+                at=self.clock.now(),
+                actor="pathops",
+                action=_action(effect),
+                object=row.instance,
+                outcome="ok",
+                links={"key": row.key},
+                detail=result,
+            )
         self.crash.hit("outbox-done")
 
     async def _trigger(self, row: OutboxRow, effect: TriggerJob) -> str:
@@ -127,9 +136,12 @@ class Dispatcher:
             token = self.minter.mint(effect.key)
             async with self.store.transaction() as tx:
                 await tx.add_callback_token(
-                    token_hash=digest(token), instance=row.instance, job=effect.job, key=effect.key,
+                    token_hash=digest(token),
+                    instance=row.instance,
+                    job=effect.job,
+                    key=effect.key,
                     expires_at=self.clock.now() + self.token_ttl,
-                )  # fmt: skip
+                )
             self.crash.hit("token-minted")
             params |= {"CALLBACK_TOKEN": token, "CALLBACK_URL": self.callback_url}
         params["PATHOPS_IDEMPOTENCY_KEY"] = effect.key
@@ -157,17 +169,26 @@ class Dispatcher:
         async with self.store.transaction() as tx:
             await tx.outbox_failed(row.key, attempts=attempts, error=error)
             await tx.add_audit(
-                at=self.clock.now(), actor="pathops", action=_action(effect), object=row.instance, outcome="failed",
-                links={"key": row.key}, detail=error,
-            )  # fmt: skip
+                at=self.clock.now(),
+                actor="pathops",
+                action=_action(effect),
+                object=row.instance,
+                outcome="failed",
+                links={"key": row.key},
+                detail=error,
+            )
             if isinstance(effect, TriggerJob):
                 event = Event(
                     name="job_failed", data={"job": effect.job, "reason": error, "permanent": permanent}
                 )
                 envelope = Envelope(
-                    id=f"outbox-failed:{row.key}", instance=row.instance, kind=row.kind, at=self.clock.now(),
-                    actor="pathops", event=event,
-                )  # fmt: skip
+                    id=f"outbox-failed:{row.key}",
+                    instance=row.instance,
+                    kind=row.kind,
+                    at=self.clock.now(),
+                    actor="pathops",
+                    event=event,
+                )
                 await self.engine.deliver(tx, envelope)
 
 

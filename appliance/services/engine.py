@@ -110,24 +110,40 @@ class Engine:
             if isinstance(effect, TriggerJob | Notify):
                 delay = timedelta(seconds=effect.delay_s if isinstance(effect, TriggerJob) else 0)
                 await tx.add_outbox(
-                    key=effect.key, instance=env.instance, kind=env.kind, effect=msgspec.json.encode(effect),
+                    key=effect.key,
+                    instance=env.instance,
+                    kind=env.kind,
+                    effect=msgspec.json.encode(effect),
                     due_at=env.at + delay,
-                )  # fmt: skip
+                )
             elif isinstance(effect, StartTimer):
                 await tx.set_timer(
-                    instance=env.instance, kind=env.kind, name=effect.name, fire_at=effect.at,
+                    instance=env.instance,
+                    kind=env.kind,
+                    name=effect.name,
+                    fire_at=effect.at,
                     event=msgspec.json.encode(effect.event),
-                )  # fmt: skip
+                )
             elif isinstance(effect, CancelTimer):
                 await tx.cancel_timer(instance=env.instance, name=effect.name)
             elif isinstance(effect, Send):
                 if depth >= MAX_SEND_DEPTH:
                     raise RuntimeError(f"events bounce between machines more than {MAX_SEND_DEPTH} times")
                 child = Envelope(
-                    id=effect.event_id, instance=effect.instance, kind=effect.kind, at=env.at,
-                    actor=f"{env.kind}:{env.instance}", event=effect.event,
-                )  # fmt: skip
+                    id=effect.event_id,
+                    instance=effect.instance,
+                    kind=effect.kind,
+                    at=env.at,
+                    actor=f"{env.kind}:{env.instance}",
+                    event=effect.event,
+                )
                 await self.deliver(tx, child, depth=depth + 1)
-        log.info("%s %s: %s -> %s", env.kind, env.instance, env.event.name, machine.phase(new),
-                 extra={"instance": env.instance})  # fmt: skip
+        log.info(
+            "%s %s: %s -> %s",
+            env.kind,
+            env.instance,
+            env.event.name,
+            machine.phase(new),
+            extra={"instance": env.instance},
+        )
         return Applied(instance=env.instance, kind=env.kind, phase=machine.phase(new))

@@ -45,9 +45,14 @@ async def load(ctx: Context, meta: ProjectMeta, *, actor: str) -> ProjectMeta:
     async with ctx.store.transaction() as tx:
         await tx.put_project(meta.name, msgspec.json.encode(meta), at=ctx.clock.now())
         await tx.add_audit(
-            at=ctx.clock.now(), actor=actor, action="load project", object=f"project:{meta.name}", outcome="ok",
-            links={}, detail=f"{len(meta.apps)} apps, {len(meta.components)} components",
-        )  # fmt: skip
+            at=ctx.clock.now(),
+            actor=actor,
+            action="load project",
+            object=f"project:{meta.name}",
+            outcome="ok",
+            links={},
+            detail=f"{len(meta.apps)} apps, {len(meta.components)} components",
+        )
     return meta
 
 

@@ -14,9 +14,15 @@ VERSION = "0.1.0"
 
 def _read(row: InstanceRow) -> InstanceRead:
     return InstanceRead(
-        id=row.id, kind=row.kind, phase=row.phase, final=row.final, project=row.project,
-        created_at=row.created_at, updated_at=row.updated_at, state=msgspec.json.decode(row.state),
-    )  # fmt: skip
+        id=row.id,
+        kind=row.kind,
+        phase=row.phase,
+        final=row.final,
+        project=row.project,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        state=msgspec.json.decode(row.state),
+    )
 
 
 async def instances(
@@ -61,15 +67,24 @@ async def evidence(ctx: Context, id: str) -> EvidenceRead:
         row = await r.evidence(id)
     if row is None:
         raise NotFound(f"no evidence snapshot {id!r}")
-    return EvidenceRead(id=row.id, incident=row.incident, summary=row.summary, pointers=row.pointers,
-                        created_at=row.created_at)  # fmt: skip
+    return EvidenceRead(
+        id=row.id,
+        incident=row.incident,
+        summary=row.summary,
+        pointers=row.pointers,
+        created_at=row.created_at,
+    )
 
 
 async def evidence_list(ctx: Context, *, incident: str | None = None, limit: int = 100) -> list[EvidenceRead]:
     async with ctx.store.read() as r:
         rows = await r.evidence_list(incident=incident, limit=limit)
-    return [EvidenceRead(id=e.id, incident=e.incident, summary=e.summary, pointers=e.pointers,
-                         created_at=e.created_at) for e in rows]  # fmt: skip
+    return [
+        EvidenceRead(
+            id=e.id, incident=e.incident, summary=e.summary, pointers=e.pointers, created_at=e.created_at
+        )
+        for e in rows
+    ]
 
 
 async def users(ctx: Context) -> list[UserRead]:
@@ -85,6 +100,10 @@ async def status(ctx: Context) -> Status:
         timers = await r.timers()
         projects = [name for name, _ in await r.projects()]
     return Status(
-        version=VERSION, projects=projects, instances=counts, outbox_pending=len(pending),
-        outbox_failed=len(failed), timers=len(timers),
-    )  # fmt: skip
+        version=VERSION,
+        projects=projects,
+        instances=counts,
+        outbox_pending=len(pending),
+        outbox_failed=len(failed),
+        timers=len(timers),
+    )

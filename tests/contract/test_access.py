@@ -28,8 +28,9 @@ async def _user(client: AsyncTestClient[Any], owner: str, name: str, role: str) 
 async def _incident_with_job(
     client: AsyncTestClient[Any], appliance: Appliance, ci: RecordingCi
 ) -> tuple[str, str]:
-    await client.post("/webhooks/alertmanager", json=shared_json("data", "alertmanager", "webhook_firing.json"),
-                      headers=AM)  # fmt: skip
+    await client.post(
+        "/webhooks/alertmanager", json=shared_json("data", "alertmanager", "webhook_firing.json"), headers=AM
+    )
     await appliance.dispatcher.tick()
     _, _, params = ci.calls[-1]
     return params["incident_id"], params["CALLBACK_TOKEN"]
@@ -83,12 +84,14 @@ async def test_callback_token_works_once(client, owner_token, appliance: Applian
 
 async def test_callback_token_is_bound_to_its_job_and_instance(client, appliance, ci: RecordingCi) -> None:
     incident, token = await _incident_with_job(client, appliance, ci)
-    wrong_job = await client.post("/api/fix/callback", json={"incident_id": incident, "patch_id": "p"},
-                                  headers=bearer(token))  # fmt: skip
+    wrong_job = await client.post(
+        "/api/fix/callback", json={"incident_id": incident, "patch_id": "p"}, headers=bearer(token)
+    )
     assert wrong_job.status_code == 403
     assert "issued for schedule-evidence-collector" in wrong_job.json()["detail"]
-    wrong_instance = await client.post("/api/evidence/callback", json={"incident_id": "inc-other", "snapshot_id": "s"},
-                                       headers=bearer(token))  # fmt: skip
+    wrong_instance = await client.post(
+        "/api/evidence/callback", json={"incident_id": "inc-other", "snapshot_id": "s"}, headers=bearer(token)
+    )
     assert wrong_instance.status_code == 403
     missing = await client.post("/api/evidence/callback", json={"incident_id": incident, "snapshot_id": "s"})
     assert missing.status_code == 401
@@ -97,8 +100,9 @@ async def test_callback_token_is_bound_to_its_job_and_instance(client, appliance
 async def test_callback_token_expires(client, appliance, ci: RecordingCi, clock: FakeClock) -> None:
     incident, token = await _incident_with_job(client, appliance, ci)
     clock.advance(hours=3)
-    late = await client.post("/api/evidence/callback", json={"incident_id": incident, "snapshot_id": "s"},
-                             headers=bearer(token))  # fmt: skip
+    late = await client.post(
+        "/api/evidence/callback", json={"incident_id": incident, "snapshot_id": "s"}, headers=bearer(token)
+    )
     assert late.status_code == 401
     assert late.json()["detail"] == "callback token expired"
 
@@ -109,8 +113,11 @@ async def test_gitlab_and_argocd_webhooks_check_their_secrets(client) -> None:
     assert (
         await client.post("/webhooks/gitlab", json=mr, headers={"X-Gitlab-Token": "wrong"})
     ).status_code == 401
-    ok = await client.post("/webhooks/gitlab", json=mr, headers={"X-Gitlab-Token": "gl-secret",
-                                                                 "X-Gitlab-Event": "Merge Request Hook"})  # fmt: skip
+    ok = await client.post(
+        "/webhooks/gitlab",
+        json=mr,
+        headers={"X-Gitlab-Token": "gl-secret", "X-Gitlab-Event": "Merge Request Hook"},
+    )
     assert ok.status_code == 202
     note = {"app": "shop-api-preflight", "sync_status": "Synced", "health_status": "Healthy"}
     assert (await client.post("/webhooks/argocd", json=note)).status_code == 401

@@ -36,8 +36,11 @@ async def test_firing_opens_one_incident_and_a_repeat_changes_nothing(client, ow
 
 
 async def test_resolved_payload_resolves_it(client, owner_token) -> None:
-    await client.post("/webhooks/alertmanager", json=shared_json("data", "alertmanager", "webhook_firing.json"),
-                      headers=AUTH)  # fmt: skip
+    await client.post(
+        "/webhooks/alertmanager",
+        json=shared_json("data", "alertmanager", "webhook_firing.json"),
+        headers=AUTH,
+    )
     resolved = await client.post(
         "/webhooks/alertmanager",
         json=shared_json("data", "alertmanager", "webhook_resolved.json"),
@@ -54,8 +57,11 @@ async def test_resolved_payload_resolves_it(client, owner_token) -> None:
 async def test_a_new_firing_after_resolution_opens_a_new_incident(client, owner_token) -> None:
     firing = shared_json("data", "alertmanager", "webhook_firing.json")
     await client.post("/webhooks/alertmanager", json=firing, headers=AUTH)
-    await client.post("/webhooks/alertmanager", json=shared_json("data", "alertmanager", "webhook_resolved.json"),
-                      headers=AUTH)  # fmt: skip
+    await client.post(
+        "/webhooks/alertmanager",
+        json=shared_json("data", "alertmanager", "webhook_resolved.json"),
+        headers=AUTH,
+    )
     later = copy.deepcopy(firing)
     later["alerts"][0]["startsAt"] = "2026-11-23T11:30:00Z"
     await client.post("/webhooks/alertmanager", json=later, headers=AUTH)

@@ -22,7 +22,9 @@ EXAMPLES_PER_OPERATION = 12
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data_dir: Path = tmp_path_factory.mktemp("fuzz")
     live = LiveServer(
-        Settings(data_dir=data_dir, alertmanager_secret="a", gitlab_secret="g", argocd_secret="r", callback_key="k"),
+        Settings(
+            data_dir=data_dir, alertmanager_secret="a", gitlab_secret="g", argocd_secret="r", callback_key="k"
+        ),
         ci=RecordingCi(),
     ).start()
     yield live
@@ -37,15 +39,21 @@ def test_every_operation_survives_generated_input(server: LiveServer) -> None:
     calls = 0
     for operation in operations:
 
-        @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck),
-                  database=None)  # fmt: skip
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         @given(case=operation.as_strategy())
         def run(case: Any) -> None:
             nonlocal calls
             calls += 1
             response = case.call(headers={"Authorization": f"Bearer {server.token}", "X-Gitlab-Token": "g"})
             if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}")
+                failures.append(
+                    f"{case.method} {case.formatted_path} -> {response.status_code}: {response.text[:300]}"
+                )
 
         run()
     assert calls >= 200, f"only {calls} requests were generated"

@@ -43,13 +43,25 @@ class Appliance:
     def start(self, crashpoint: str = "") -> None:
         self.starts += 1
         env = os.environ | {
-            "PATHOPS_JENKINS_URL": self.world.url, "PATHOPS_JENKINS_USER": "ci", "PATHOPS_JENKINS_TOKEN": "t",
-            "PATHOPS_ALERTMANAGER_SECRET": "am-secret", "PATHOPS_CRASHPOINT": crashpoint,
-            "PATHOPS_LOG_LEVEL": "WARNING", "PATHOPS_EVIDENCE_TIMEOUT_S": "2" if self.timers else "600",
+            "PATHOPS_JENKINS_URL": self.world.url,
+            "PATHOPS_JENKINS_USER": "ci",
+            "PATHOPS_JENKINS_TOKEN": "t",
+            "PATHOPS_ALERTMANAGER_SECRET": "am-secret",
+            "PATHOPS_CRASHPOINT": crashpoint,
+            "PATHOPS_LOG_LEVEL": "WARNING",
+            "PATHOPS_EVIDENCE_TIMEOUT_S": "2" if self.timers else "600",
             "PATHOPS_MAX_ATTEMPTS": "5",
-        }  # fmt: skip
-        cmd = [sys.executable, "-m", "appliance.entrypoints.cli", "serve", "--port", str(self.port),
-               "--data-dir", str(self.data_dir)]  # fmt: skip
+        }
+        cmd = [
+            sys.executable,
+            "-m",
+            "appliance.entrypoints.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+        ]
         log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - handed to the child
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
         log.close()
@@ -73,8 +85,12 @@ def _post_alert(app: Appliance, payload: dict[str, Any], deadline: float) -> Non
         if not app.alive():
             app.start()
         try:
-            r = httpx.post(app.url + "/webhooks/alertmanager", json=payload,
-                           headers={"Authorization": "Bearer am-secret"}, timeout=5)  # fmt: skip
+            r = httpx.post(
+                app.url + "/webhooks/alertmanager",
+                json=payload,
+                headers={"Authorization": "Bearer am-secret"},
+                timeout=5,
+            )
             if r.status_code == 202:
                 return
         except httpx.TransportError:
@@ -150,8 +166,11 @@ def test_sigkill_and_restart_resumes_without_loss_or_duplicates(crashpoint: str,
         # no event lost: each incident's log holds the whole path, in order
         token = app.token()
         for incident in incidents:
-            events = httpx.get(f"{app.url}/api/incidents/{incident['id']}/events",
-                               headers={"Authorization": f"Bearer {token}"}, timeout=5).json()  # fmt: skip
+            events = httpx.get(
+                f"{app.url}/api/incidents/{incident['id']}/events",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=5,
+            ).json()
             names = [e["name"] for e in events if e["name"] in EXPECTED]
             assert [n for n in EXPECTED if n in names] == EXPECTED, names
             firsts = [names.index(n) for n in EXPECTED]

@@ -8,9 +8,9 @@ import msgspec
 import pytest
 
 from appliance.bootstrap import Appliance
+from appliance.contracts.entities import Role
 from appliance.contracts.webhooks import AlertmanagerWebhook
 from appliance.ports.errors import PermanentError, TransientError
-from appliance.contracts.entities import Role
 from appliance.services import actions, alerts, queries
 from appliance.services.access import Principal
 from tests.conftest import shared_json

@@ -58,8 +58,11 @@ class World:
 
         @get("/crumbIssuer/api/json")
         async def crumb() -> dict[str, str]:
-            return {"_class": "hudson.security.csrf.DefaultCrumbIssuer", "crumb": "c0ffee",
-                    "crumbRequestField": "Jenkins-Crumb"}  # fmt: skip
+            return {
+                "_class": "hudson.security.csrf.DefaultCrumbIssuer",
+                "crumb": "c0ffee",
+                "crumbRequestField": "Jenkins-Crumb",
+            }
 
         @get("/queue/api/json")
         async def queue() -> dict[str, Any]:
@@ -68,11 +71,23 @@ class World:
         @get("/job/{job:str}/api/json")
         async def job(job: FromPath[str]) -> dict[str, Any]:
             builds = [b for b in world.builds if b.job == job][::-1]
-            return {"_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob", "name": job, "builds": [
-                {"number": b.number, "url": f"{world.url}/job/{job}/{b.number}/", "actions": [
-                    {"_class": "hudson.model.ParametersAction",
-                     "parameters": [{"name": k, "value": v} for k, v in b.params.items()]}]}
-                for b in builds]}  # fmt: skip
+            return {
+                "_class": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
+                "name": job,
+                "builds": [
+                    {
+                        "number": b.number,
+                        "url": f"{world.url}/job/{job}/{b.number}/",
+                        "actions": [
+                            {
+                                "_class": "hudson.model.ParametersAction",
+                                "parameters": [{"name": k, "value": v} for k, v in b.params.items()],
+                            }
+                        ],
+                    }
+                    for b in builds
+                ],
+            }
 
         @post("/job/{job:str}/buildWithParameters", status_code=201)
         async def build(job: FromPath[str], request: Request[Any, Any, Any]) -> Response[None]:
@@ -97,12 +112,25 @@ class World:
         if b.job == "schedule-evidence-collector":
             if p[KEY].endswith(":1") and self.slow_first_evidence:
                 await asyncio.sleep(self.slow_first_evidence)
-            path, body = "/api/evidence/callback", {"incident_id": incident, "snapshot_id": f"snap-{b.number}",
-                                                    "summary": "CrashLoopBackOff: KeyError DATABASE_URL",
-                                                    "commit_sha": "a" * 40}  # fmt: skip
+            path, body = (
+                "/api/evidence/callback",
+                {
+                    "incident_id": incident,
+                    "snapshot_id": f"snap-{b.number}",
+                    "summary": "CrashLoopBackOff: KeyError DATABASE_URL",
+                    "commit_sha": "a" * 40,
+                },
+            )
         elif b.job == "build-fix-agent":
-            path, body = "/api/fix/callback", {"incident_id": incident, "patch_id": f"patch-{b.number}",
-                                               "summary": "add missing env DATABASE_URL", "risk": 10}  # fmt: skip
+            path, body = (
+                "/api/fix/callback",
+                {
+                    "incident_id": incident,
+                    "patch_id": f"patch-{b.number}",
+                    "summary": "add missing env DATABASE_URL",
+                    "risk": 10,
+                },
+            )
         elif b.job == "create-mr-from-patch":
             cs = p["changeset_id"]
             self.mrs[cs] += 1

@@ -40,17 +40,30 @@ def dt(value: str) -> datetime:
 
 def _instance(r: aiosqlite.Row) -> InstanceRow:
     return InstanceRow(
-        id=r["id"], kind=r["kind"], phase=r["phase"], final=bool(r["final"]), project=r["project"],
-        correlation=r["correlation"], state=bytes(r["state"]), version=r["version"],
-        created_at=dt(r["created_at"]), updated_at=dt(r["updated_at"]),
-    )  # fmt: skip
+        id=r["id"],
+        kind=r["kind"],
+        phase=r["phase"],
+        final=bool(r["final"]),
+        project=r["project"],
+        correlation=r["correlation"],
+        state=bytes(r["state"]),
+        version=r["version"],
+        created_at=dt(r["created_at"]),
+        updated_at=dt(r["updated_at"]),
+    )
 
 
 def _outbox(r: aiosqlite.Row) -> OutboxRow:
     return OutboxRow(
-        key=r["key"], instance=r["instance"], kind=r["kind"], effect=bytes(r["effect"]), status=r["status"],
-        attempts=r["attempts"], due_at=dt(r["due_at"]), last_error=r["last_error"],
-    )  # fmt: skip
+        key=r["key"],
+        instance=r["instance"],
+        kind=r["kind"],
+        effect=bytes(r["effect"]),
+        status=r["status"],
+        attempts=r["attempts"],
+        due_at=dt(r["due_at"]),
+        last_error=r["last_error"],
+    )
 
 
 def _timer(r: aiosqlite.Row) -> TimerRow:
@@ -65,9 +78,12 @@ def _timer(r: aiosqlite.Row) -> TimerRow:
 
 def _evidence(r: aiosqlite.Row) -> EvidenceRow:
     return EvidenceRow(
-        id=r["id"], incident=r["incident"], summary=r["summary"], pointers=json.loads(r["pointers"]),
+        id=r["id"],
+        incident=r["incident"],
+        summary=r["summary"],
+        pointers=json.loads(r["pointers"]),
         created_at=dt(r["created_at"]),
-    )  # fmt: skip
+    )
 
 
 class SqliteReader:
@@ -115,10 +131,17 @@ class SqliteReader:
     async def events(self, instance: str) -> list[EventRow]:
         rows = await self._all("SELECT * FROM events WHERE instance = ? ORDER BY seq", (instance,))
         return [
-            EventRow(seq=r["seq"], id=r["id"], instance=r["instance"], at=dt(r["at"]), actor=r["actor"],
-                     name=r["name"], data=json.loads(r["data"]))
+            EventRow(
+                seq=r["seq"],
+                id=r["id"],
+                instance=r["instance"],
+                at=dt(r["at"]),
+                actor=r["actor"],
+                name=r["name"],
+                data=json.loads(r["data"]),
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
 
     async def audit(self, *, limit: int = 100, offset: int = 0, object: str | None = None) -> list[AuditRow]:
         sql, params = "SELECT * FROM audit", []
@@ -126,10 +149,18 @@ class SqliteReader:
             sql, params = sql + " WHERE object = ?", [object]
         rows = await self._all(sql + " ORDER BY seq DESC LIMIT ? OFFSET ?", [*params, limit, offset])
         return [
-            AuditRow(seq=r["seq"], at=dt(r["at"]), actor=r["actor"], action=r["action"], object=r["object"],
-                     outcome=r["outcome"], links=json.loads(r["links"]), detail=r["detail"])
+            AuditRow(
+                seq=r["seq"],
+                at=dt(r["at"]),
+                actor=r["actor"],
+                action=r["action"],
+                object=r["object"],
+                outcome=r["outcome"],
+                links=json.loads(r["links"]),
+                detail=r["detail"],
+            )
             for r in rows
-        ]  # fmt: skip
+        ]
 
     async def user(self, name: str) -> UserRow | None:
         row = await self._one("SELECT * FROM users WHERE name = ?", (name,))
@@ -152,9 +183,13 @@ class SqliteReader:
         if r is None:
             return None
         return CallbackTokenRow(
-            instance=r["instance"], job=r["job"], key=r["key"], expires_at=dt(r["expires_at"]),
-            used_at=dt(r["used_at"]) if r["used_at"] else None, request_digest=r["request_digest"],
-        )  # fmt: skip
+            instance=r["instance"],
+            job=r["job"],
+            key=r["key"],
+            expires_at=dt(r["expires_at"]),
+            used_at=dt(r["used_at"]) if r["used_at"] else None,
+            request_digest=r["request_digest"],
+        )
 
     async def projects(self) -> list[tuple[str, bytes]]:
         return [
@@ -178,7 +213,7 @@ class SqliteReader:
         ]
 
     async def outbox(self, *, instance: str | None = None, status: str | None = None) -> list[OutboxRow]:
-        sql, params, where = "SELECT * FROM outbox", [], []
+        sql, params, where = "SELECT * FROM outbox", list[str](), list[str]()
         if instance:
             where, params = [*where, "instance = ?"], [*params, instance]
         if status:
@@ -210,14 +245,25 @@ class SqliteTx(SqliteReader):
     async def append_event(
         self, *, id: str, instance: str, at: datetime, actor: str, name: str, data: bytes
     ) -> bool:
-        return 1 == await self._run(
-            "INSERT OR IGNORE INTO events (id, instance, at, actor, name, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (id, instance, ts(at), actor, name, data),
+        return (
+            await self._run(
+                "INSERT OR IGNORE INTO events (id, instance, at, actor, name, data) VALUES (?, ?, ?, ?, ?, ?)",
+                (id, instance, ts(at), actor, name, data),
+            )
+            == 1
         )
 
     async def save_instance(self, row: InstanceRow, *, expected_version: int) -> None:
-        values = (row.kind, row.phase, int(row.final), row.project, row.correlation, row.state, row.version,
-                  ts(row.updated_at))  # fmt: skip
+        values = (
+            row.kind,
+            row.phase,
+            int(row.final),
+            row.project,
+            row.correlation,
+            row.state,
+            row.version,
+            ts(row.updated_at),
+        )
         if expected_version == 0:
             await self._run(
                 "INSERT INTO instances (kind, phase, final, project, correlation, state, version, updated_at, id,"
@@ -236,9 +282,12 @@ class SqliteTx(SqliteReader):
     async def add_outbox(
         self, *, key: str, instance: str, kind: str, effect: bytes, due_at: datetime
     ) -> bool:
-        return 1 == await self._run(
-            "INSERT OR IGNORE INTO outbox (key, instance, kind, effect, due_at) VALUES (?, ?, ?, ?, ?)",
-            (key, instance, kind, effect, ts(due_at)),
+        return (
+            await self._run(
+                "INSERT OR IGNORE INTO outbox (key, instance, kind, effect, due_at) VALUES (?, ?, ?, ?, ?)",
+                (key, instance, kind, effect, ts(due_at)),
+            )
+            == 1
         )
 
     async def outbox_done(self, key: str, *, at: datetime, result: str = "") -> None:
@@ -317,9 +366,18 @@ class SqliteTx(SqliteReader):
         )
 
     async def add_evidence(self, row: EvidenceRow) -> bool:
-        return 1 == await self._run(
-            "INSERT OR IGNORE INTO evidence (id, incident, summary, pointers, created_at) VALUES (?, ?, ?, ?, ?)",
-            (row.id, row.incident, row.summary, json.dumps(row.pointers, sort_keys=True), ts(row.created_at)),
+        return (
+            await self._run(
+                "INSERT OR IGNORE INTO evidence (id, incident, summary, pointers, created_at) VALUES (?, ?, ?, ?, ?)",
+                (
+                    row.id,
+                    row.incident,
+                    row.summary,
+                    json.dumps(row.pointers, sort_keys=True),
+                    ts(row.created_at),
+                ),
+            )
+            == 1
         )
 
 

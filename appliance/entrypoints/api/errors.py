@@ -33,7 +33,7 @@ def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[s
     return Response(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
 
-HANDLERS: dict[type[Exception], Any] = {
+HANDLERS: Any = {
     ServiceError: service_error,
     InvalidEvent: invalid_event,
     HTTPException: http_error,

@@ -78,9 +78,14 @@ def _instance_controller(kind: str, plural: str, acts: tuple[str, ...]) -> type[
     """List, get, events and the allowed actions of one kind of machine instance."""
 
     async def list_(
-        self: Controller, ctx: NamedDependency[Context], who: NamedDependency[Principal], project: Filter = None, phase: Filter = None,
-        limit: Limit = 100, offset: Offset = 0,
-    ) -> list[InstanceRead]:  # fmt: skip
+        self: Controller,
+        ctx: NamedDependency[Context],
+        who: NamedDependency[Principal],
+        project: Filter = None,
+        phase: Filter = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
+    ) -> list[InstanceRead]:
         return await queries.instances(ctx, kind, project=project, phase=phase, limit=limit, offset=offset)
 
     async def get_(
