@@ -139,7 +139,7 @@ async def _run_server(settings: Settings, *, demo: bool) -> int:
     )
     server = uvicorn.Server(config)
     print(f"PathOps {'demo ' if demo else ''}at {settings.base_url}  (API docs: {settings.base_url}/schema)")
-    print(f"  owner token: {token_file}  (use: pathops status --data-dir {settings.data_dir})")
+    print(f"  owner token: {token_file}  (try: {sys.argv[0]} status --data-dir {settings.data_dir})")
     print(
         f"  Alertmanager webhook: {settings.base_url}/webhooks/alertmanager"
         f"  (bearer secret in {settings.data_dir / 'secrets.json'})"

@@ -92,7 +92,7 @@ def _notify(s: ArtifactRecord, what: str, message: str) -> Notify:
     return steps.notify("artifact", s.id, what, message, {"image": s.image})
 
 
-def _approval(s: ArtifactRecord, event: Event) -> str | None:
+def _approval(event: Event) -> str | None:
     """Why the promotion may go ahead, or None if this approval does not count."""
     (by,) = require(event, "by")
     if event.data.get("role") == Role.OWNER:
@@ -107,13 +107,12 @@ def _approval(s: ArtifactRecord, event: Event) -> str | None:
 
 
 def _promote(
-    s: ArtifactRecord, now: datetime, *, round_start: int, delay: timedelta = timedelta()
+    s: ArtifactRecord, now: datetime, *, round_start: int, delay: timedelta = timedelta(), why: str = ""
 ) -> Decision[ArtifactRecord]:
+    """Run CI job `promote` (the next attempt) and arm its timeout."""
     attempt = s.attempt + 1
     s = msgspec.structs.replace(s, attempt=attempt, round_start=round_start)
-    s = _move(
-        s, PROMOTING, now, PROMOTE_JOB, "waiting" if attempt == round_start else "retry", s.approved_by or ""
-    )
+    s = _move(s, PROMOTING, now, PROMOTE_JOB, "waiting" if attempt == round_start else "retry", why)
     params = {"artifact_id": s.id, "app": s.app, "project": s.project, "image": s.image, "env": "production"}
     params |= {"commit_sha": s.commit_sha, "report_id": s.report_id or "", "approved_by": s.approved_by or ""}
     deadline = now + delay + timedelta(seconds=s.policy.promote_timeout_s)
@@ -168,32 +167,23 @@ def decide(
         return Decision(_move(s, NOT_PROMOTABLE, now, "registry", "ok", str(digest or s.image)))
     if name == "verification_passed" and s.phase == NOT_PROMOTABLE:
         (report,) = require(event, "report_id")
-        s = _move(
-            msgspec.structs.replace(s, report_id=str(report)),
-            VERIFIED,
-            now,
-            "verification",
-            "ok",
-            str(report),
-        )
+        s = msgspec.structs.replace(s, report_id=str(report))
+        s = _move(s, VERIFIED, now, "verification", "ok", str(report))
         return Decision(s, (_notify(s, VERIFIED, f"verified by report {report}"),))
     if name in ("verification_failed", "reject") and s.phase in REJECTABLE:
         if name == "reject":
             reason = f"rejected by {require(event, 'by')[0]}"
         else:
-            report, why = (
-                event.data.get("report_id", "no report"),
-                event.data.get("reason", "no reason given"),
-            )
-            reason = f"verification failed ({report}): {why}"
+            report = event.data.get("report_id", "no report")
+            reason = f"verification failed ({report}): {event.data.get('reason', 'no reason given')}"
         s = _move(s, REJECTED, now, name.replace("_", " "), "failed", reason)
         return Decision(s, (_notify(s, REJECTED, f"rejected: {reason}"),))
     if name == "promotion_approved" and s.phase == VERIFIED:
-        why = _approval(s, event)
+        why = _approval(event)
         if why is None:
             return ignore  # not an owner, or the autopilot may not: nothing changes
         s = msgspec.structs.replace(s, approved_by=str(event.data["by"]))
-        return _promote(s, now, round_start=s.attempt + 1)
+        return _promote(s, now, round_start=s.attempt + 1, why=why)
     if name == "promoted" and s.phase == PROMOTING:
         s = _move(s, PROMOTED, now, "promotion", "ok", f"promoted by {s.approved_by}")
         return Decision(s, (CancelTimer(name=steps.TIMER), _notify(s, PROMOTED, "promoted to production")))
