@@ -191,7 +191,11 @@ def _review(s: ChangeSetState, event: Event, now: datetime) -> Decision[ChangeSe
             message = f"{event.name} by {by} ignored: a {role} may not decide"
             return Decision(_note(s, now, "review", "ignored", message))
     if event.name == "rejected":
-        return _finish(s, REJECTED, now, f"rejected by {by}")
+        decision = _finish(s, REJECTED, now, f"rejected by {by}")
+        if not s.from_incident:
+            return decision
+        relay = _to_incident(decision.state, "fix_rejected", {"changeset_id": s.id, "by": str(by)})
+        return Decision(decision.state, (*decision.effects, relay))
     s = _move(s, APPROVED, now, "review", f"approved by {by} ({role})")
     s = msgspec.structs.replace(s, approved_by=str(by))
     return Decision(s, (_notify(s, APPROVED, f"approved by {by}"),))

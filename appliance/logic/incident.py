@@ -30,6 +30,7 @@ from appliance.contracts.workflow import (
     StepRecord,
     TriggerJob,
 )
+from appliance.logic import steps
 from appliance.logic.classify import classify
 from appliance.logic.machine import Decision, InvalidEvent, Machine, backoff, require
 
@@ -83,6 +84,8 @@ class IncidentState(msgspec.Struct, frozen=True, kw_only=True):
     updated_at: datetime
     policy: Policy = Policy()
     attempt: int = 1
+    fixes: int = 0  # fix proposals so far (each gets its own change set)
+    round_start: int = 1  # the attempt that opened this round of tries (a person's retry opens one)
     snapshot_id: str | None = None
     patch_id: str | None = None
     source_sha: str | None = None
@@ -96,7 +99,10 @@ class IncidentState(msgspec.Struct, frozen=True, kw_only=True):
 def _record(
     s: IncidentState, now: datetime, step: str, outcome: str, message: str = ""
 ) -> tuple[StepRecord, ...]:
-    return (*s.steps, StepRecord(at=now, step=step, outcome=outcome, message=message, retries=s.attempt - 1))
+    return (
+        *s.steps,
+        StepRecord(at=now, step=step, outcome=outcome, message=message, retries=s.attempt - s.round_start),
+    )
 
 
 def _job_params(s: IncidentState) -> dict[str, str]:
@@ -121,12 +127,32 @@ def _job_params(s: IncidentState) -> dict[str, str]:
 
 
 def _enter(
-    s: IncidentState, phase: str, now: datetime, *, attempt: int = 1, delay: timedelta = timedelta()
+    s: IncidentState,
+    phase: str,
+    now: datetime,
+    *,
+    attempt: int = 1,
+    round_start: int | None = None,
+    delay: timedelta = timedelta(),
 ) -> Decision[IncidentState]:
-    """Move to a waiting phase: run its CI job (attempt `attempt`) and arm its timeout."""
+    """Move to a waiting phase: run its CI job (attempt `attempt`) and arm its timeout.
+
+    Attempts count up over the incident's whole life, so every trigger has its own idempotency key
+    `{id}:{job}:{attempt}` and a late timer or failure of an earlier attempt is recognised as stale.
+    """
     job, _ = STEPS[phase]
-    s = msgspec.structs.replace(s, phase=phase, attempt=attempt, updated_at=now, reason="", stalled_in=None)
-    s = msgspec.structs.replace(s, steps=_record(s, now, job, "waiting" if attempt == 1 else "retry"))
+    s = msgspec.structs.replace(
+        s,
+        phase=phase,
+        attempt=attempt,
+        round_start=attempt if round_start is None else round_start,
+        updated_at=now,
+        reason="",
+        stalled_in=None,
+    )
+    s = msgspec.structs.replace(
+        s, steps=_record(s, now, job, "waiting" if attempt == s.round_start else "retry")
+    )
     effects: tuple[Effect, ...] = (
         TriggerJob(
             key=f"{s.id}:{job}:{attempt}", job=job, params=_job_params(s), delay_s=delay.total_seconds()
@@ -164,10 +190,15 @@ def _stall(s: IncidentState, now: datetime, reason: str) -> Decision[IncidentSta
 
 def _retry_or_stall(s: IncidentState, now: datetime, reason: str, *, wait: bool) -> Decision[IncidentState]:
     """Try the step again (after a backoff if it failed; at once if it timed out), or stall."""
-    if s.attempt < s.policy.max_attempts:
+    if steps.can_retry(s.attempt, s.round_start, s.policy.max_attempts):
         delay = backoff(s.attempt) if wait else timedelta()
-        return _enter(s, s.phase, now, attempt=s.attempt + 1, delay=delay)
+        return _enter(s, s.phase, now, attempt=s.attempt + 1, round_start=s.round_start, delay=delay)
     return _stall(s, now, reason)
+
+
+def _waiting(s: IncidentState, phase: str) -> bool:
+    """Waiting in `phase`, or stalled there: a late callback for a stalled wait still counts."""
+    return s.phase == phase or (s.phase == STALLED and s.stalled_in == phase)
 
 
 def _slug(text: str) -> str:
@@ -183,7 +214,7 @@ def _open(instance: str, event: Event, now: datetime) -> Decision[IncidentState]
     app = labels.get("app") or labels.get("service") or labels.get("job") or "unknown"
     env = labels.get("env") or labels.get("environment") or "production"
     annotations = dict(event.data.get("annotations") or {})
-    policy = msgspec.convert(event.data.get("policy") or {}, Policy)
+    policy = steps.policy_of(event, Policy)
     s = IncidentState(
         id=instance,
         phase=COLLECTING,
@@ -222,7 +253,8 @@ def decide(
     if name == "retry":
         if s.phase != STALLED or not s.stalled_in:
             return ignore
-        return _enter(s, s.stalled_in, now, attempt=s.attempt + 1)  # a fresh idempotency key
+        # a new round of tries, with a fresh idempotency key
+        return _enter(s, s.stalled_in, now, attempt=s.attempt + 1, round_start=s.attempt + 1)
     if name == "timeout":
         current = s.phase == event.data.get("phase") and s.attempt == event.data.get("attempt")
         if not current or s.phase not in STEPS:
@@ -231,13 +263,16 @@ def decide(
         return _retry_or_stall(s, now, reason, wait=False)
     if name == "job_failed":
         (job,) = require(event, "job")
-        if s.phase not in STEPS or STEPS[s.phase][0] != job:
+        if s.phase not in STEPS or STEPS[s.phase][0] != job or steps.is_stale_failure(event, s.attempt):
             return ignore
         reason = f"{job} failed: {event.data.get('reason', 'no reason given')}"
         if event.data.get("permanent"):
             return _stall(s, now, reason)  # retrying cannot help until a person fixes the cause
         return _retry_or_stall(s, now, reason, wait=True)
-    if name == "evidence_ready" and s.phase == COLLECTING:
+    if name == "fix_rejected" and s.phase == PROPOSED:
+        s = msgspec.structs.replace(s, phase=DIAGNOSING)  # a retry asks the fix agent again
+        return _stall(s, now, f"fix rejected by {event.data.get('by', 'a reviewer')}")
+    if name == "evidence_ready" and _waiting(s, COLLECTING):
         (snapshot,) = require(event, "snapshot_id")
         s = msgspec.structs.replace(
             s, snapshot_id=str(snapshot), source_sha=event.data.get("commit_sha") or s.source_sha
@@ -245,12 +280,12 @@ def decide(
         s = msgspec.structs.replace(
             s, steps=_record(s, now, "evidence", "ok", str(event.data.get("summary", "")))
         )
-        return _enter(s, DIAGNOSING, now)
-    if name == "patch_ready" and s.phase == DIAGNOSING:
+        return _enter(s, DIAGNOSING, now, attempt=s.attempt + 1)
+    if name == "patch_ready" and _waiting(s, DIAGNOSING):
         (patch,) = require(event, "patch_id")
         summary = str(event.data.get("summary") or "fix")
-        changeset = f"cs-{s.id.removeprefix('inc-')}"
-        s = msgspec.structs.replace(s, patch_id=str(patch), changeset_id=changeset)
+        changeset = f"cs-{s.id.removeprefix('inc-')}" + (f"-{s.fixes + 1}" if s.fixes else "")
+        s = msgspec.structs.replace(s, patch_id=str(patch), changeset_id=changeset, fixes=s.fixes + 1)
         s = msgspec.structs.replace(s, steps=_record(s, now, "fix", "ok", summary))
         created = Event(
             name="created",
@@ -264,7 +299,7 @@ def decide(
                 "risk": event.data.get("risk"),
             },
         )
-        decision = _enter(s, PROPOSING, now)
+        decision = _enter(s, PROPOSING, now, attempt=s.attempt + 1)
         return Decision(
             decision.state,
             (
@@ -272,7 +307,11 @@ def decide(
                 *decision.effects,
             ),
         )
-    if name == "mr_opened" and s.phase == PROPOSING:
+    if (
+        name == "mr_opened"
+        and _waiting(s, PROPOSING)
+        and event.data.get("changeset_id") in (None, s.changeset_id)
+    ):
         (mr_url,) = require(event, "mr_url")
         s = msgspec.structs.replace(s, phase=PROPOSED, mr_url=str(mr_url), updated_at=now)
         s = msgspec.structs.replace(s, steps=_record(s, now, "merge request", "ok", str(mr_url)))
@@ -283,7 +322,7 @@ def decide(
             links={"mr": str(mr_url)},
         )
         return Decision(s, (CancelTimer(name="step"), note))
-    if name in {"evidence_ready", "patch_ready", "mr_opened"}:
+    if name in {"evidence_ready", "patch_ready", "mr_opened", "fix_rejected"}:
         return ignore  # late or out of order
     raise InvalidEvent(f"incident has no event {name!r}")
 

@@ -77,6 +77,8 @@ async def _deliver_once(
         if target != token.instance and getattr(ctx.engine.decode(row), "origin", None) != token.instance:
             raise Invalid(f"{target} does not belong to the job's {token.instance}")
         kind = row.kind
+        if event.name == "job_failed":  # name the attempt that failed, so a late repeat is seen as stale
+            event = Event(name=event.name, data=event.data | {"key": token.key})
         if evidence is not None:
             await tx.add_evidence(evidence)
         envelope = Envelope(

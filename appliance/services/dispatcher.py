@@ -179,7 +179,8 @@ class Dispatcher:
             )
             if isinstance(effect, TriggerJob):
                 event = Event(
-                    name="job_failed", data={"job": effect.job, "reason": error, "permanent": permanent}
+                    name="job_failed",
+                    data={"job": effect.job, "reason": error, "permanent": permanent, "key": effect.key},
                 )
                 envelope = Envelope(
                     id=f"outbox-failed:{row.key}",

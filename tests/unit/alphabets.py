@@ -78,9 +78,11 @@ INCIDENT = Alphabet(
     by_people=(ev("retry", by="ann"), ev("close", by="ann")),
     phases=incident.PHASES,
 )
+# CI failures name the attempt they are about through the outbox or callback key, as the shell sends them
 INCIDENT_FAILURES = tuple(
-    ev("job_failed", job=j, reason="boom", **extra)
+    ev("job_failed", job=j, reason="boom", key=f"inc-1:{j}:{attempt}", **extra)
     for j in ("schedule-evidence-collector", "build-fix-agent", "create-mr-from-patch")
+    for attempt in (1, 2, 3, 4)
     for extra in ({}, {"permanent": True})
 )
 

@@ -223,3 +223,12 @@ def test_a_malformed_start_is_invalid(event: Event) -> None:
 def test_an_unknown_event_is_invalid() -> None:
     with pytest.raises(InvalidEvent, match="no event 'explode'"):
         decide(run(FEATURE), ev("explode"))
+
+
+def test_rejecting_an_incident_fix_tells_the_incident() -> None:
+    state = run(FROM_INCIDENT, OPENED)
+    rejected = decide(state, ev("rejected", by="rui", role="reviewer"))
+    assert rejected.state.phase == "rejected"
+    [relay] = [e for e in rejected.effects if isinstance(e, Send)]
+    assert (relay.kind, relay.instance, relay.event.name) == ("incident", state.origin, "fix_rejected")
+    assert relay.event.data["by"] == "rui"

@@ -138,3 +138,59 @@ def test_retry_from_stalled_tries_again_with_a_fresh_key() -> None:
     assert again.state.phase == "collecting-evidence"
     [job] = jobs(again.effects)
     assert job.key not in {f"inc-1:schedule-evidence-collector:{n}" for n in (1, 2, 3)}
+
+
+def _proposed() -> IncidentState:
+    state = decide(None, FIRING).state
+    state = decide(state, ev("evidence_ready", snapshot_id="snap-1")).state
+    state = decide(state, ev("patch_ready", patch_id="patch-1", summary="Add DATABASE_URL")).state
+    return decide(state, ev("mr_opened", changeset_id="cs-1", mr_url="http://scm/mr/1")).state
+
+
+def test_a_retry_opens_a_whole_new_round_of_attempts() -> None:
+    state = decide(None, FIRING).state
+    for attempt in (1, 2, 3):
+        state = decide(state, ev("timeout", phase="collecting-evidence", attempt=attempt)).state
+    assert state.phase == "stalled"
+    state = decide(state, ev("retry", by="ann")).state
+    assert (state.phase, state.attempt, state.round_start) == ("collecting-evidence", 4, 4)
+    retried = decide(state, ev("timeout", phase="collecting-evidence", attempt=4))
+    assert retried.state.phase == "collecting-evidence"  # the new round has its own max_attempts
+    assert [j.key for j in jobs(retried.effects)] == ["inc-1:schedule-evidence-collector:5"]
+
+
+def test_a_late_failure_of_an_earlier_attempt_is_stale() -> None:
+    state = decide(None, FIRING).state
+    state = decide(state, ev("timeout", phase="collecting-evidence", attempt=1)).state
+    late = ev(
+        "job_failed",
+        job="schedule-evidence-collector",
+        reason="boom",
+        key="inc-1:schedule-evidence-collector:1",
+    )
+    assert decide(state, late).state == state
+
+
+def test_a_late_merge_request_still_counts_after_the_wait_stalled() -> None:
+    state = decide(None, FIRING).state
+    state = decide(state, ev("evidence_ready", snapshot_id="snap-1")).state
+    state = decide(state, ev("patch_ready", patch_id="patch-1", summary="fix")).state
+    failed = ev("job_failed", job="create-mr-from-patch", reason="no such job", permanent=True)
+    state = decide(state, failed).state
+    assert (state.phase, state.stalled_in) == ("stalled", "proposing")
+    opened = decide(state, ev("mr_opened", changeset_id=state.changeset_id, mr_url="http://scm/mr/7"))
+    assert (opened.state.phase, opened.state.mr_url) == ("proposed", "http://scm/mr/7")
+
+
+def test_a_rejected_fix_stalls_and_a_retry_asks_for_a_new_fix_in_a_new_change_set() -> None:
+    state = _proposed()
+    rejected = decide(state, ev("fix_rejected", changeset_id="cs-1", by="rui")).state
+    assert (rejected.phase, rejected.reason) == ("stalled", "fix rejected by rui")
+    again = decide(rejected, ev("retry", by="ann"))
+    [job] = jobs(again.effects)
+    assert job.job == "build-fix-agent"
+    assert job.key not in {f"inc-1:build-fix-agent:{n}" for n in range(1, 4)}  # never a key used before
+    second = decide(again.state, ev("patch_ready", patch_id="patch-2", summary="another fix"))
+    [send] = [e for e in second.effects if isinstance(e, Send)]
+    assert send.instance == "cs-1-2"
+    assert send.instance != state.changeset_id

@@ -47,7 +47,7 @@ def test_the_autopilot_path_across_incident_and_change_set() -> None:
     bus.send("incident", "inc-9", ev("patch_ready", patch_id="patch-9", summary="Raise the limit", risk=8))
     assert (bus.phase("inc-9"), bus.phase("cs-9")) == ("proposing", "proposing")
     assert [j.key for j in only(bus.effects, TriggerJob) if j.job == "create-mr-from-patch"] == [
-        "inc-9:create-mr-from-patch:1"
+        "inc-9:create-mr-from-patch:3"
     ]  # the incident's, once: the change set leaves it to the incident
     change = bus.states["cs-9"]
     assert (change.origin, change.apps, change.patch_id, change.risk) == (

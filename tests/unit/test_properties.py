@@ -126,7 +126,6 @@ def test_applying_any_event_twice_equals_applying_it_once_in_every_reachable_sta
             assert (twice.state, twice.effects) == (once.state, ()), (path, event)
 
 
-@pytest.mark.xfail(strict=True, reason="incident: a job_failed names no attempt, so a repeat counts twice")
 def test_incident_job_failed_twice_equals_once() -> None:
     for state, _ in REACHABLE["incident"]:
         for event in INCIDENT_FAILURES:
