@@ -14,12 +14,12 @@ from appliance.entrypoints.api.app import create_app
 from appliance.services import access
 from tests.support.doubles import CountingIds, FakeClock, RecordingCi
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def shared_json(*parts: str) -> Any:
-    """A golden file from ../shared (real captures, e.g. Alertmanager 0.25 webhooks)."""
-    return json.loads(SHARED.joinpath(*parts).read_text())
+def golden(*parts: str) -> Any:
+    """A golden file from tests/fixtures (real captures, e.g. Alertmanager 0.25 webhooks)."""
+    return json.loads(FIXTURES.joinpath(*parts).read_text())
 
 
 @pytest.fixture

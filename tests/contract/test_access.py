@@ -7,7 +7,7 @@ from typing import Any
 from litestar.testing import AsyncTestClient
 
 from appliance.bootstrap import Appliance
-from tests.conftest import shared_json
+from tests.conftest import golden
 from tests.support.doubles import FakeClock, RecordingCi
 
 AM = {"Authorization": "Bearer am-secret"}
@@ -29,7 +29,7 @@ async def _incident_with_job(
     client: AsyncTestClient[Any], appliance: Appliance, ci: RecordingCi
 ) -> tuple[str, str]:
     await client.post(
-        "/webhooks/alertmanager", json=shared_json("data", "alertmanager", "webhook_firing.json"), headers=AM
+        "/webhooks/alertmanager", json=golden("alertmanager", "webhook_firing.json"), headers=AM
     )
     await appliance.dispatcher.tick()
     _, _, params = ci.calls[-1]

@@ -1,4 +1,4 @@
-"""The real Alertmanager 0.25 webhook (../shared/data/alertmanager) against /webhooks/alertmanager."""
+"""The real Alertmanager 0.25 webhook (tests/fixtures/alertmanager, captured) against /webhooks/alertmanager."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from tests.conftest import shared_json
+from tests.conftest import golden
 
 AUTH = {"Authorization": "Bearer am-secret"}
 
@@ -19,7 +19,7 @@ async def _incidents(client: AsyncTestClient[Any], token: str) -> list[dict[str,
 
 
 async def test_firing_opens_one_incident_and_a_repeat_changes_nothing(client, owner_token, ci) -> None:
-    firing = shared_json("data", "alertmanager", "webhook_firing.json")
+    firing = golden("alertmanager", "webhook_firing.json")
     first = await client.post("/webhooks/alertmanager", json=firing, headers=AUTH)
     assert first.status_code == 202, first.text
     assert first.json()["accepted"] == 1
@@ -38,12 +38,12 @@ async def test_firing_opens_one_incident_and_a_repeat_changes_nothing(client, ow
 async def test_resolved_payload_resolves_it(client, owner_token) -> None:
     await client.post(
         "/webhooks/alertmanager",
-        json=shared_json("data", "alertmanager", "webhook_firing.json"),
+        json=golden("alertmanager", "webhook_firing.json"),
         headers=AUTH,
     )
     resolved = await client.post(
         "/webhooks/alertmanager",
-        json=shared_json("data", "alertmanager", "webhook_resolved.json"),
+        json=golden("alertmanager", "webhook_resolved.json"),
         headers=AUTH,
     )
     assert resolved.status_code == 202
@@ -55,11 +55,11 @@ async def test_resolved_payload_resolves_it(client, owner_token) -> None:
 
 
 async def test_a_new_firing_after_resolution_opens_a_new_incident(client, owner_token) -> None:
-    firing = shared_json("data", "alertmanager", "webhook_firing.json")
+    firing = golden("alertmanager", "webhook_firing.json")
     await client.post("/webhooks/alertmanager", json=firing, headers=AUTH)
     await client.post(
         "/webhooks/alertmanager",
-        json=shared_json("data", "alertmanager", "webhook_resolved.json"),
+        json=golden("alertmanager", "webhook_resolved.json"),
         headers=AUTH,
     )
     later = copy.deepcopy(firing)
@@ -70,7 +70,7 @@ async def test_a_new_firing_after_resolution_opens_a_new_incident(client, owner_
 
 
 async def test_grouped_alerts_open_one_incident_per_fingerprint(client, owner_token) -> None:
-    grouped = shared_json("data", "alertmanager", "webhook_firing.json")
+    grouped = golden("alertmanager", "webhook_firing.json")
     second = copy.deepcopy(grouped["alerts"][0])
     second["fingerprint"] = "0000000000000002"
     second["labels"]["service"] = "payments"
@@ -84,7 +84,7 @@ async def test_grouped_alerts_open_one_incident_per_fingerprint(client, owner_to
 
 
 async def test_missing_or_wrong_token_is_401_with_json_and_audited(client, owner_token) -> None:
-    firing = shared_json("data", "alertmanager", "webhook_firing.json")
+    firing = golden("alertmanager", "webhook_firing.json")
     none = await client.post("/webhooks/alertmanager", json=firing)
     assert none.status_code == 401
     assert none.json()["detail"] == "missing Authorization: Bearer"
@@ -99,7 +99,7 @@ async def test_missing_or_wrong_token_is_401_with_json_and_audited(client, owner
 
 
 async def test_malformed_payload_is_400_naming_the_field(client) -> None:
-    firing = shared_json("data", "alertmanager", "webhook_firing.json")
+    firing = golden("alertmanager", "webhook_firing.json")
     del firing["alerts"][0]["fingerprint"]
     response = await client.post("/webhooks/alertmanager", json=firing, headers=AUTH)
     assert response.status_code == 400

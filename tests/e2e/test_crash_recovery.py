@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from appliance.services.crashpoints import POINTS
-from tests.conftest import shared_json
+from tests.conftest import golden
 from tests.support.world import World, free_port
 
 pytestmark = pytest.mark.slow
@@ -123,7 +123,7 @@ def _wait(app: Appliance, phase: str, deadline: float) -> list[dict[str, Any]]:
 
 
 def _alerts() -> list[dict[str, Any]]:
-    base = shared_json("data", "alertmanager", "webhook_firing.json")
+    base = golden("alertmanager", "webhook_firing.json")
     out = []
     for n in range(INCIDENTS):
         payload = copy.deepcopy(base)

@@ -13,12 +13,12 @@ from appliance.contracts.webhooks import AlertmanagerWebhook
 from appliance.ports.errors import PermanentError, TransientError
 from appliance.services import actions, alerts, queries
 from appliance.services.access import Principal
-from tests.conftest import shared_json
+from tests.conftest import golden
 from tests.support.doubles import FakeClock, RecordingCi
 
 
 async def _open(appliance: Appliance) -> str:
-    payload = msgspec.convert(shared_json("data", "alertmanager", "webhook_firing.json"), AlertmanagerWebhook)
+    payload = msgspec.convert(golden("alertmanager", "webhook_firing.json"), AlertmanagerWebhook)
     accepted = await alerts.receive_alertmanager(appliance.ctx, payload)
     [instance] = accepted.instances
     return instance

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import uvicorn
 from litestar import Litestar, Request, Response, get, post
+from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 
 KEY = "PATHOPS_IDEMPOTENCY_KEY"
@@ -37,6 +38,8 @@ class World:
     """`slow_first_evidence`: hold back the first attempt's evidence callback this many seconds."""
 
     slow_first_evidence: float = 0.0
+    run_jobs: bool = True  # False: only record builds (adapter tests)
+    answer_with: int = 0  # answer every request with this status (0: behave)
     builds: list[Build] = field(default_factory=list)
     mrs: Counter[str] = field(default_factory=Counter)
     callbacks: Counter[str] = field(default_factory=Counter)
@@ -96,14 +99,19 @@ class World:
             params = {k: str(v) for k, v in (await request.form()).items()}
             b = Build(job=job, number=len(world.builds) + 1, params=params)
             world.builds.append(b)
-            task = asyncio.create_task(world._run(b))
-            world._tasks.add(task)
-            task.add_done_callback(world._tasks.discard)
+            if world.run_jobs:
+                task = asyncio.create_task(world._run(b))
+                world._tasks.add(task)
+                task.add_done_callback(world._tasks.discard)
             return Response(
                 None, status_code=201, headers={"Location": f"{world.url}/queue/item/{b.number}/"}
             )
 
-        return Litestar([crumb, queue, job, build])
+        async def fail_on_demand(request: Request[Any, Any, Any]) -> None:
+            if world.answer_with:
+                raise HTTPException(status_code=world.answer_with, detail="on demand")
+
+        return Litestar([crumb, queue, job, build], before_request=fail_on_demand)
 
     # --- what the jobs and agents do ------------------------------------------------------
     async def _run(self, b: Build) -> None:
