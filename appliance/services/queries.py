@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from appliance.contracts.api import AuditRead, EventRead, EvidenceRead, InstanceRead, Status, UserRead
-from appliance.ports.store import InstanceRow
+from appliance.ports.store import EvidenceRow, InstanceRow
 from appliance.services.context import Context
 from appliance.services.errors import NotFound
 
@@ -62,29 +62,21 @@ async def audit(
     return [msgspec.convert(msgspec.to_builtins(a), AuditRead) for a in rows]
 
 
+def _evidence(row: EvidenceRow) -> EvidenceRead:
+    return msgspec.convert(msgspec.to_builtins(row), EvidenceRead)
+
+
 async def evidence(ctx: Context, id: str) -> EvidenceRead:
     async with ctx.store.read() as r:
         row = await r.evidence(id)
     if row is None:
         raise NotFound(f"no evidence snapshot {id!r}")
-    return EvidenceRead(
-        id=row.id,
-        incident=row.incident,
-        summary=row.summary,
-        pointers=row.pointers,
-        created_at=row.created_at,
-    )
+    return _evidence(row)
 
 
 async def evidence_list(ctx: Context, *, incident: str | None = None, limit: int = 100) -> list[EvidenceRead]:
     async with ctx.store.read() as r:
-        rows = await r.evidence_list(incident=incident, limit=limit)
-    return [
-        EvidenceRead(
-            id=e.id, incident=e.incident, summary=e.summary, pointers=e.pointers, created_at=e.created_at
-        )
-        for e in rows
-    ]
+        return [_evidence(row) for row in await r.evidence_list(incident=incident, limit=limit)]
 
 
 async def users(ctx: Context) -> list[UserRead]:

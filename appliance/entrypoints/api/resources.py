@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
@@ -24,6 +24,7 @@ from appliance.contracts.entities import App, Component, Environment, ProjectMet
 from appliance.services import access, actions, projects, queries
 from appliance.services.access import Principal
 from appliance.services.context import Context
+from appliance.services.errors import Invalid
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="at most this many")]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
@@ -48,6 +49,18 @@ class ProjectController(Controller):
         """Load or replace a project from its meta description (the shape of the meta repo's project.yaml)."""
         await access.require_role(ctx, who, [Role.OWNER], action="load project")
         return await projects.load(ctx, data, actor=who.name)
+
+    @post("/import")
+    async def import_project(
+        self, ctx: NamedDependency[Context], who: NamedDependency[Principal], request: Request[Any, Any, Any]
+    ) -> ProjectMeta:
+        """Load or replace a project from the YAML text of its meta repo's `project.yaml` (any content type)."""
+        await access.require_role(ctx, who, [Role.OWNER], action="load project")
+        body = await request.body()
+        if len(body) > 1_000_000:
+            raise Invalid("project.yaml larger than 1 MB")
+        meta = projects.parse_meta(body.decode(errors="replace"), source="request body")
+        return await projects.load(ctx, meta, actor=who.name)
 
     @get("/{name:str}")
     async def get_project(
