@@ -1,0 +1,1 @@
+"""The alertmanager fake (see fakes/__init__.py)."""

@@ -1,0 +1,1 @@
+"""The argocd fake (see fakes/__init__.py)."""

@@ -1,0 +1,1 @@
+"""The gitlab fake (see fakes/__init__.py)."""

@@ -1,0 +1,1 @@
+"""The harbor fake (see fakes/__init__.py)."""

@@ -1,0 +1,1 @@
+"""The jenkins fake (see fakes/__init__.py)."""

@@ -1,0 +1,1 @@
+"""The kubernetes fake (see fakes/__init__.py)."""

@@ -1,0 +1,1 @@
+"""The s3 fake (see fakes/__init__.py)."""
