@@ -73,6 +73,15 @@ Effect = TriggerJob | Notify | StartTimer | CancelTimer | Send
 OUTBOX_EFFECTS = (TriggerJob, Notify)
 
 
+class Applied(msgspec.Struct, frozen=True, kw_only=True):
+    """What became of an event: the instance's phase after it, or that it was a redelivery."""
+
+    instance: str
+    kind: str
+    phase: str
+    duplicate: bool = False
+
+
 class StepRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A step of a run as people see it: what happened, when, and how it went."""
 

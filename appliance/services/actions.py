@@ -7,11 +7,10 @@ machines then decide whether the action applies in the current phase.
 from __future__ import annotations
 
 from appliance.contracts.entities import Role
-from appliance.contracts.workflow import Envelope, Event
+from appliance.contracts.workflow import Applied, Envelope, Event
 from appliance.services import access
 from appliance.services.access import Principal
 from appliance.services.context import Context
-from appliance.services.engine import Applied
 from appliance.services.errors import NotFound
 
 RULES: dict[tuple[str, str], tuple[str, tuple[Role, ...]]] = {

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from appliance.contracts.workflow import (
+    Applied,
     CancelTimer,
     Envelope,
     Notify,
@@ -31,13 +32,6 @@ from appliance.services.crashpoints import Crashpoints
 log = logging.getLogger(__name__)
 
 MAX_SEND_DEPTH = 8
-
-
-class Applied(msgspec.Struct, frozen=True, kw_only=True):
-    instance: str
-    kind: str
-    phase: str
-    duplicate: bool = False
 
 
 class Engine:

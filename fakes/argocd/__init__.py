@@ -33,10 +33,14 @@ def build(config: FakeConfig) -> FakeApp:
         cluster = config.peers.get("kubernetes")
         if cluster:
             state.controller = Controller(
-                apps=state.apps, kube=Kube(cluster, opts.get("kube_token", "")), sender=WebhookSender(faults),
-                notify_url=opts.get("notify_url", ""), notify_token=opts.get("notify_token", ""),
-                git_token=opts.get("git_token", ""), period_s=float(opts.get("period_s", "3")),
-            )  # fmt: skip
+                apps=state.apps,
+                kube=Kube(cluster, opts.get("kube_token", "")),
+                sender=WebhookSender(faults),
+                notify_url=opts.get("notify_url", ""),
+                notify_token=opts.get("notify_token", ""),
+                git_token=opts.get("git_token", ""),
+                period_s=float(opts.get("period_s", "3")),
+            )
             await state.controller.start()
 
     async def stop() -> None:

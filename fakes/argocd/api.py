@@ -109,9 +109,13 @@ def create_api(state: State) -> Litestar:
             if state.apps[name]["spec"] != data["spec"]:
                 raise ApiError(400, "existing application spec is different, use upsert flag to force update")
             return state.apps[name]
-        app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
-               "metadata": {**data["metadata"], "namespace": "argocd", "resourceVersion": "1"},
-               "spec": data["spec"], "status": {"sync": {"status": "Unknown"}, "health": {"status": "Unknown"}}}  # fmt: skip
+        app = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {**data["metadata"], "namespace": "argocd", "resourceVersion": "1"},
+            "spec": data["spec"],
+            "status": {"sync": {"status": "Unknown"}, "health": {"status": "Unknown"}},
+        }
         state.apps[name] = app
         _refresh(state)
         return app
@@ -185,10 +189,18 @@ def create_api(state: State) -> Litestar:
             target = ((live or {}).get("metadata", {}).get("annotations") or {}).get(
                 "kubectl.kubernetes.io/last-applied-configuration", ""
             )
-            items.append({"group": res["group"], "kind": res["kind"], "namespace": res.get("namespace") or "",
-                          "name": res["name"], "targetState": target, "liveState": json.dumps(live) if live else "null",
-                          "normalizedLiveState": json.dumps(live) if live else "null",
-                          "modified": res.get("status") != "Synced"})  # fmt: skip
+            items.append(
+                {
+                    "group": res["group"],
+                    "kind": res["kind"],
+                    "namespace": res.get("namespace") or "",
+                    "name": res["name"],
+                    "targetState": target,
+                    "liveState": json.dumps(live) if live else "null",
+                    "normalizedLiveState": json.dumps(live) if live else "null",
+                    "modified": res.get("status") != "Synced",
+                }
+            )
         return {"items": items}
 
     @post("/api/webhook", status_code=200)
@@ -203,10 +215,21 @@ def create_api(state: State) -> Litestar:
         return ""
 
     return Litestar(
-        [create_session, userinfo, list_apps, create_app, get_app, update_app, delete_app, sync_app, resource_tree,
-         managed_resources, git_webhook],
+        [
+            create_session,
+            userinfo,
+            list_apps,
+            create_app,
+            get_app,
+            update_app,
+            delete_app,
+            sync_app,
+            resource_tree,
+            managed_resources,
+            git_webhook,
+        ],
         exception_handlers={ApiError: _error},
-    )  # fmt: skip
+    )
 
 
 def _refresh(state: State) -> None:
@@ -234,11 +257,24 @@ def _validate(data: Obj) -> str:
 def _node(obj: Obj, health: Obj | None) -> Obj:
     api = str(obj.get("apiVersion", "v1"))
     meta = obj["metadata"]
-    node: Obj = {"group": api.split("/")[0] if "/" in api else "", "version": api.split("/")[-1],
-                 "kind": obj.get("kind", ""), "namespace": meta.get("namespace", ""), "name": meta["name"],
-                 "uid": meta.get("uid", ""), "resourceVersion": meta.get("resourceVersion", ""),
-                 "parentRefs": [{"kind": r.get("kind"), "name": r.get("name"), "uid": r.get("uid"),
-                                 "namespace": meta.get("namespace", "")} for r in meta.get("ownerReferences") or []]}  # fmt: skip
+    node: Obj = {
+        "group": api.split("/")[0] if "/" in api else "",
+        "version": api.split("/")[-1],
+        "kind": obj.get("kind", ""),
+        "namespace": meta.get("namespace", ""),
+        "name": meta["name"],
+        "uid": meta.get("uid", ""),
+        "resourceVersion": meta.get("resourceVersion", ""),
+        "parentRefs": [
+            {
+                "kind": r.get("kind"),
+                "name": r.get("name"),
+                "uid": r.get("uid"),
+                "namespace": meta.get("namespace", ""),
+            }
+            for r in meta.get("ownerReferences") or []
+        ],
+    }
     if health:
         node["health"] = health
     return node

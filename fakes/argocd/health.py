@@ -10,8 +10,13 @@ from typing import Any
 
 Obj = dict[str, Any]
 RANK = {"Healthy": 0, "Suspended": 1, "Progressing": 2, "Missing": 3, "Degraded": 4, "Unknown": 2}
-BAD_WAITING = {"CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError",
-               "InvalidImageName"}  # fmt: skip
+BAD_WAITING = {
+    "CrashLoopBackOff",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "CreateContainerConfigError",
+    "InvalidImageName",
+}
 
 
 def resource_health(kind: str, live: Obj | None, pods: list[Obj]) -> Obj:

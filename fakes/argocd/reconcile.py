@@ -121,8 +121,11 @@ class Controller:
                 do_prune = prune if prune is not None else bool((policy or {}).get("prune"))
                 await self._sync(app, revision, desired, tracked, live, prune=do_prune)
                 out_of_sync = await self._out_of_sync(desired, status.get("resources", []), live)
-            status["sync"] = {"status": "OutOfSync" if out_of_sync else "Synced", "revision": revision,
-                              "comparedTo": _compared(app)}  # fmt: skip
+            status["sync"] = {
+                "status": "OutOfSync" if out_of_sync else "Synced",
+                "revision": revision,
+                "comparedTo": _compared(app),
+            }
             await self._assess(app)
             status["reconciledAt"] = now()
             await self._notify(app, before)
@@ -161,9 +164,12 @@ class Controller:
 
     async def _git(self, *args: str) -> str:
         proc = await asyncio.create_subprocess_exec(
-            "git", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            "git",
+            *args,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
             env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin", "HOME": str(self.work)},
-        )  # fmt: skip
+        )
         out, err = await proc.communicate()
         if proc.returncode != 0:
             message = err.decode(errors="replace").replace(self.git_token or "\0", "***").strip()
@@ -184,8 +190,16 @@ class Controller:
                 return True
         return False
 
-    async def _sync(self, app: Obj, revision: str, desired: list[Obj], tracked: list[Obj], live: dict[Any, Obj],
-                    *, prune: bool) -> None:  # fmt: skip
+    async def _sync(
+        self,
+        app: Obj,
+        revision: str,
+        desired: list[Obj],
+        tracked: list[Obj],
+        live: dict[Any, Obj],
+        *,
+        prune: bool,
+    ) -> None:
         status = app["status"]
         results: list[Obj] = []
         phase, message = "Succeeded", "successfully synced (all tasks run)"
@@ -211,14 +225,19 @@ class Controller:
         except KubeError as exc:
             phase, message = "Failed", f"one or more objects failed to apply, reason: {exc}"
         status["operationState"] = {
-            "phase": phase, "message": message, "startedAt": status["operationState"]["startedAt"],
-            "finishedAt": now(), "operation": {"sync": {"revision": revision}},
+            "phase": phase,
+            "message": message,
+            "startedAt": status["operationState"]["startedAt"],
+            "finishedAt": now(),
+            "operation": {"sync": {"revision": revision}},
             "syncResult": {"revision": revision, "resources": results, "source": app["spec"]["source"]},
-        }  # fmt: skip
+        }
         kept = [r for r in tracked if (r["kind"], r.get("namespace"), r["name"]) not in live and not prune]
         status["resources"] = [_resource(o) for o in desired] + kept
-        status["history"] = [*status.get("history", []), {"revision": revision, "deployedAt": now(),
-                                                          "id": len(status.get("history", []))}][-10:]  # fmt: skip
+        status["history"] = [
+            *status.get("history", []),
+            {"revision": revision, "deployedAt": now(), "id": len(status.get("history", []))},
+        ][-10:]
 
     async def _assess(self, app: Obj) -> None:
         resources = app["status"].get("resources", [])
@@ -254,9 +273,14 @@ class Controller:
         if not self.notify_url:
             return
         for trigger in triggers:
-            body = {"app": app["metadata"]["name"], "sync_status": after[0] or "", "health_status": after[1] or "",
-                    "revision": status.get("sync", {}).get("revision", ""), "trigger": trigger,
-                    "message": op.get("message", "")}  # fmt: skip
+            body = {
+                "app": app["metadata"]["name"],
+                "sync_status": after[0] or "",
+                "health_status": after[1] or "",
+                "revision": status.get("sync", {}).get("revision", ""),
+                "trigger": trigger,
+                "message": op.get("message", ""),
+            }
             headers = {"Authorization": f"Bearer {self.notify_token}"} if self.notify_token else {}
             await self.sender.send(self.notify_url, body=body, headers=headers)
 
@@ -281,8 +305,14 @@ def _group(obj: Obj) -> str:
 
 
 def _resource(obj: Obj) -> Obj:
-    return {"group": _group(obj), "version": str(obj.get("apiVersion", "v1")).split("/")[-1], "kind": obj["kind"],
-            "namespace": obj["metadata"].get("namespace"), "name": obj["metadata"]["name"], "status": "Synced"}  # fmt: skip
+    return {
+        "group": _group(obj),
+        "version": str(obj.get("apiVersion", "v1")).split("/")[-1],
+        "kind": obj["kind"],
+        "namespace": obj["metadata"].get("namespace"),
+        "name": obj["metadata"]["name"],
+        "status": "Synced",
+    }
 
 
 def _result(obj: Obj, status: str, message: str) -> Obj:

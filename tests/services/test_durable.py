@@ -108,3 +108,18 @@ async def test_redelivered_alert_event_is_dropped_by_the_log(appliance: Applianc
         await _open(appliance)
     events = await queries.events(appliance.ctx, "incident", incident)
     assert [e.name for e in events] == ["alert_fired"]
+
+
+async def test_the_engine_is_a_runner_and_submit_is_idempotent(appliance: Appliance) -> None:
+    from appliance.contracts.workflow import Envelope, Event
+    from appliance.ports.runner import Runner
+
+    runner: Runner = appliance.ctx.engine
+    event = Event(name="alert_fired", data={"fingerprint": "fp-x", "labels": {"app": "shop-api"}})
+    envelope = Envelope(
+        id="e-1", instance="inc-x", kind="incident", at=appliance.ctx.clock.now(), actor="t", event=event
+    )
+    first = await runner.submit(envelope)
+    again = await runner.submit(envelope)
+    assert (first.phase, first.duplicate) == ("collecting-evidence", False)
+    assert (again.phase, again.duplicate) == ("collecting-evidence", True)

@@ -26,7 +26,7 @@ DEPLOYMENT = {
                         "env": [{"name": "A", "value": "1"}],
                     }
                 ]
-            },  # fmt: skip
+            },
         },
     },
 }
@@ -38,23 +38,45 @@ def write(path: Path, doc: object) -> None:
 
 
 def test_plain_manifests_in_a_directory(tmp_path: Path) -> None:
-    write(tmp_path / "app" / "deploy.yaml", [DEPLOYMENT, {"apiVersion": "v1", "kind": "ConfigMap",
-                                                          "metadata": {"name": "cfg"}, "data": {"k": "v"}}])  # fmt: skip
+    write(
+        tmp_path / "app" / "deploy.yaml",
+        [
+            DEPLOYMENT,
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"k": "v"}},
+        ],
+    )
     assert [o["kind"] for o in render(tmp_path / "app")] == ["Deployment", "ConfigMap"]
 
 
 def test_kustomize_overlay_patches_images_namespace_and_labels(tmp_path: Path) -> None:
     write(tmp_path / "base" / "deploy.yaml", DEPLOYMENT)
     write(tmp_path / "base" / "kustomization.yaml", {"resources": ["deploy.yaml"]})
-    patch = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "shop-api"},
-             "spec": {"template": {"spec": {"containers": [{"name": "api", "env": [{"name": "DATABASE_URL",
-                                                                                      "value": "postgres://db"}]}]}}}}  # fmt: skip
+    patch = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "shop-api"},
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [
+                        {"name": "api", "env": [{"name": "DATABASE_URL", "value": "postgres://db"}]}
+                    ]
+                }
+            }
+        },
+    }
     write(tmp_path / "overlays" / "preflight" / "env.yaml", patch)
-    write(tmp_path / "overlays" / "preflight" / "kustomization.yaml", {
-        "resources": ["../../base"], "namespace": "shop-api-preflight", "patches": [{"path": "env.yaml"}],
-        "images": [{"name": "registry.test:5000/shop/shop-api", "newTag": "v2"}],
-        "commonLabels": {"env": "preflight"}, "replicas": [{"name": "shop-api", "count": 2}],
-    })  # fmt: skip
+    write(
+        tmp_path / "overlays" / "preflight" / "kustomization.yaml",
+        {
+            "resources": ["../../base"],
+            "namespace": "shop-api-preflight",
+            "patches": [{"path": "env.yaml"}],
+            "images": [{"name": "registry.test:5000/shop/shop-api", "newTag": "v2"}],
+            "commonLabels": {"env": "preflight"},
+            "replicas": [{"name": "shop-api", "count": 2}],
+        },
+    )
     [obj] = render(tmp_path / "overlays" / "preflight")
     assert obj["metadata"]["namespace"] == "shop-api-preflight"
     assert obj["metadata"]["labels"] == {"app": "shop-api", "env": "preflight"}
