@@ -6,6 +6,7 @@
     pathops incidents    incidents, newest first
     pathops changesets   change sets, newest first
     pathops audit        the audit trail, newest first
+    pathops fakes up     start the fakes of the embedded target (GitLab, Jenkins, Argo CD, ...)
 
 The read commands talk to a running appliance over its API (`--url`, default the local one) with a
 token (`--token`, `$PATHOPS_TOKEN`, or the owner token the demo wrote into the data directory).
@@ -71,6 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     demo = server("demo", "Serve with the seeded `shop` project and print how to use it.")
     demo.set_defaults(run=_demo)
 
+    fakes = sub.add_parser(
+        "fakes",
+        help="Start the fakes of the embedded target (`pathops fakes up --help`).",
+        description="Runs `python -m fakes ARGS`: the protocol-faithful fakes, each on its own port.",
+    )
+    fakes.add_argument("args", nargs=argparse.REMAINDER, help="e.g. up --only gitlab,kubernetes")
+    fakes.set_defaults(run=_fakes)
+
     for name, help_, path in (
         ("status", "Counts of every kind of instance, the outbox and timers.", "/api/status"),
         ("incidents", "Incidents, newest first.", "/api/incidents"),
@@ -102,6 +111,12 @@ def _settings(args: argparse.Namespace) -> Settings:
             "log_level": args.log_level,
         }
     )
+
+
+def _fakes(args: argparse.Namespace) -> int:
+    # a separate program: the appliance never imports the fakes (import-linter checks it)
+    os.execv(sys.executable, [sys.executable, "-m", "fakes", *(args.args or ["--help"])])
+    return 0  # not reached
 
 
 def _serve(args: argparse.Namespace) -> int:
