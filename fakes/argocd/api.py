@@ -11,7 +11,7 @@ import secrets
 from typing import Any
 
 from litestar import Litestar, Request, Response, delete, get, post, put
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from fakes.argocd.reconcile import Controller
 from fakes.common.accesslog import AccessLog
@@ -74,7 +74,7 @@ def create_api(state: State) -> Litestar:
         return state.apps[name]
 
     @post("/api/v1/session", status_code=200)
-    async def create_session(data: Obj) -> Obj:
+    async def create_session(data: JSONBody[Obj]) -> Obj:
         ok = data.get("username") == "admin" and hmac.compare_digest(
             str(data.get("password", "")), state.password
         )
@@ -89,7 +89,9 @@ def create_api(state: State) -> Litestar:
         return {"loggedIn": True, "username": who(request), "iss": "argocd"}
 
     @get("/api/v1/applications")
-    async def list_apps(request: Req, name: str | None = None, selector: str | None = None) -> Obj:
+    async def list_apps(
+        request: Req, name: FromQuery[str | None] = None, selector: FromQuery[str | None] = None
+    ) -> Obj:
         who(request)
         items = [a for a in state.apps.values() if name in (None, a["metadata"]["name"])]
         if selector:
@@ -102,7 +104,7 @@ def create_api(state: State) -> Litestar:
         return {"metadata": {"resourceVersion": str(len(state.apps))}, "items": items}
 
     @post("/api/v1/applications", status_code=200)
-    async def create_app(request: Req, data: Obj, upsert: bool = False) -> Obj:
+    async def create_app(request: Req, data: JSONBody[Obj], upsert: FromQuery[bool] = False) -> Obj:
         name = _validate(data)
         who(request, write=True, obj=f"application {name}")
         if name in state.apps and not upsert:
@@ -121,7 +123,7 @@ def create_api(state: State) -> Litestar:
         return app
 
     @get("/api/v1/applications/{name:str}")
-    async def get_app(request: Req, name: FromPath[str], refresh: str | None = None) -> Obj:
+    async def get_app(request: Req, name: FromPath[str], refresh: FromQuery[str | None] = None) -> Obj:
         who(request, obj=f"application {name}")
         app = find(name)
         if refresh and state.controller is not None:
@@ -129,7 +131,7 @@ def create_api(state: State) -> Litestar:
         return app
 
     @put("/api/v1/applications/{name:str}")
-    async def update_app(request: Req, name: FromPath[str], data: Obj) -> Obj:
+    async def update_app(request: Req, name: FromPath[str], data: JSONBody[Obj]) -> Obj:
         who(request, write=True, obj=f"application {name}")
         app = find(name)
         if _validate(data) != name:
@@ -139,7 +141,7 @@ def create_api(state: State) -> Litestar:
         return app
 
     @delete("/api/v1/applications/{name:str}", status_code=200)
-    async def delete_app(request: Req, name: FromPath[str], cascade: bool = True) -> Obj:
+    async def delete_app(request: Req, name: FromPath[str], cascade: FromQuery[bool] = True) -> Obj:
         who(request, write=True, obj=f"application {name}")
         app = find(name)
         if cascade and state.controller is not None:
@@ -149,7 +151,7 @@ def create_api(state: State) -> Litestar:
         return {}
 
     @post("/api/v1/applications/{name:str}/sync", status_code=200)
-    async def sync_app(request: Req, name: FromPath[str], data: Obj | None = None) -> Obj:
+    async def sync_app(request: Req, name: FromPath[str], data: JSONBody[Obj | None] = None) -> Obj:
         who(request, write=True, obj=f"application {name}")
         find(name)
         if state.controller is None:
