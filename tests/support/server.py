@@ -31,7 +31,7 @@ class LiveServer:
     _error: BaseException | None = None
 
     def start(self) -> LiveServer:
-        sock = socket.socket()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main(sock)), daemon=True)
