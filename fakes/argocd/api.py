@@ -173,8 +173,8 @@ def create_api(state: State) -> Litestar:
                     continue
                 nodes.append(_node(live, res.get("health")))
                 if res["kind"] in ("Deployment", "Job"):
-                    for pod in await state.controller.pods_of(live):
-                        nodes.append(_node(pod, None))
+                    for child in await state.controller.children_of(live):
+                        nodes.append(_node(child, None))
         return {"nodes": nodes}
 
     @get("/api/v1/applications/{name:str}/managed-resources")

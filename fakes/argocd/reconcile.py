@@ -251,12 +251,20 @@ class Controller:
         app["status"]["health"] = app_health([r["health"] for r in resources])
 
     async def pods_of(self, owner: Obj) -> list[Obj]:
+        return [obj for obj in await self.children_of(owner) if obj["kind"] == "Pod"]
+
+    async def children_of(self, owner: Obj) -> list[Obj]:
+        """The ReplicaSets and Pods a Deployment or Job owns (list items carry no kind: it is set here)."""
         ns = owner["metadata"].get("namespace")
-        pods = await self.kube.list("Pod", ns)
+        pods = [{**p, "kind": "Pod", "apiVersion": "v1"} for p in await self.kube.list("Pod", ns)]
         if owner["kind"] == "Job":
             return [p for p in pods if _owned_by(p, owner)]
-        sets = [rs for rs in await self.kube.list("ReplicaSet", ns) if _owned_by(rs, owner)]
-        return [p for p in pods if any(_owned_by(p, rs) for rs in sets)]
+        sets = [
+            {**rs, "kind": "ReplicaSet", "apiVersion": "apps/v1"}
+            for rs in await self.kube.list("ReplicaSet", ns)
+        ]
+        sets = [rs for rs in sets if _owned_by(rs, owner)]
+        return sets + [p for p in pods if any(_owned_by(p, rs) for rs in sets)]
 
     async def _notify(self, app: Obj, before: tuple[Any, Any]) -> None:
         status = app["status"]
