@@ -1,6 +1,7 @@
 """`python -m fakes up`: start the fakes of the embedded target, each on its own loopback port.
 
     python -m fakes up [--only gitlab,kubernetes,...] [--data-dir DIR] [--port-base N] [--json FILE]
+                       [--option FAKE.KEY=VALUE ...]
 
 Prints a table of the fakes and their URLs, and writes FILE (default DIR/fakes.json, mode 0600)
 with every URL and credential a client needs. Runs until interrupted. `--port-base 0` picks free
@@ -47,13 +48,22 @@ def plan(only: list[str], data_dir: Path, port_base: int) -> dict[str, dict[str,
             "port": port_base + n if port_base else 0,
             "data_dir": str(data_dir / name),
             "tokens": {identity: f"{name}-{identity}-{secrets.token_hex(8)}" for identity in IDENTITIES},
+            **(
+                {"secrets": {identity: secrets.token_urlsafe(24) for identity in IDENTITIES}}
+                if name == "s3"
+                else {}
+            ),
         }
         for n, name in enumerate(chosen)
     }
 
 
 def config_for(
-    name: str, entry: dict[str, Any], urls: dict[str, str], all_: dict[str, dict[str, Any]]
+    name: str,
+    entry: dict[str, Any],
+    urls: dict[str, str],
+    all_: dict[str, dict[str, Any]],
+    extra: dict[str, str],
 ) -> FakeConfig:
     options: dict[str, str] = {}
     if name == "argocd":
@@ -62,6 +72,11 @@ def config_for(
             "git_token": all_["gitlab"]["tokens"]["argocd"],
             "period_s": "3",
         }
+    if name == "s3":  # access key -> identity in tokens; each access key has its own secret key
+        options = {
+            f"secret_key:{entry['tokens'][identity]}": secret for identity, secret in entry["secrets"].items()
+        }
+    options |= {key.split(".", 1)[1]: value for key, value in extra.items() if key.startswith(f"{name}.")}
     return FakeConfig(
         data_dir=Path(entry["data_dir"]),
         tokens={token: identity for identity, token in entry["tokens"].items()},
@@ -71,14 +86,14 @@ def config_for(
     )
 
 
-async def up(only: list[str], data_dir: Path, port_base: int, out: Path) -> None:
+async def up(only: list[str], data_dir: Path, port_base: int, out: Path, extra: dict[str, str]) -> None:
     entries = plan(only, data_dir, port_base)
     sockets = {name: bind("127.0.0.1", entry["port"]) for name, entry in entries.items()}
     urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
     servers = []
     for name, entry in entries.items():
         module = importlib.import_module(f"fakes.{name}")
-        app = module.build(config_for(name, entry, urls, entries))
+        app = module.build(config_for(name, entry, urls, entries, extra))
         servers.append(uvicorn.Server(uvicorn.Config(app, log_level="warning")))
     out.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -119,12 +134,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--port-base", type=int, default=18080, help="first port (0: any free ports)")
     p.add_argument("--json", type=Path, default=None, help="where to write URLs and credentials")
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="FAKE.KEY=VALUE",
+        help="an option of one fake, e.g. jenkins.jobs=jobs.yaml or alertmanager.receiver_url=URL",
+    )
     args = parser.parse_args(argv)
     if args.command != "up":
         parser.print_help()
         return 2
     only = [s.strip() for s in args.only.split(",") if s.strip()]
-    asyncio.run(up(only, args.data_dir.resolve(), args.port_base, args.json or args.data_dir / "fakes.json"))
+    bad = [o for o in args.option if "=" not in o or "." not in o.split("=", 1)[0]]
+    if bad:
+        parser.error(f"--option must be FAKE.KEY=VALUE, not {bad[0]!r}")
+    extra = dict(o.split("=", 1) for o in args.option)
+    asyncio.run(
+        up(only, args.data_dir.resolve(), args.port_base, args.json or args.data_dir / "fakes.json", extra)
+    )
     return 0
 
 
