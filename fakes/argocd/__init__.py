@@ -25,6 +25,7 @@ def build(config: FakeConfig) -> FakeApp:
         password=opts.get("admin_password", "admin"),
         webhook_secret=opts.get("webhook_secret", ""),
         readers={r for r in opts.get("readers", "").split(",") if r},
+        path=config.data_dir / "applications.json" if config.data_dir else None,
     )
     faults = Faults()
     api = create_api(state)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Request, Response, delete, get, post, put
@@ -34,8 +35,16 @@ def _error(_: Req, exc: ApiError) -> Response[Obj]:
 
 
 class State:
+    """The fake's state; with `path`, the applications (not their live status) survive a restart."""
+
     def __init__(
-        self, *, tokens: dict[str, str], password: str, webhook_secret: str, readers: set[str]
+        self,
+        *,
+        tokens: dict[str, str],
+        password: str,
+        webhook_secret: str,
+        readers: set[str],
+        path: Path | None = None,
     ) -> None:
         self.tokens = dict(tokens)  # bearer token -> identity
         self.password = password
@@ -43,7 +52,21 @@ class State:
         self.readers = readers  # identities that may only read
         self.apps: dict[str, Obj] = {}
         self.controller: Controller | None = None
-        self.log = AccessLog()
+        self.path = path
+        self.log = AccessLog(path.parent / "access-log.jsonl" if path else None)
+        if path is not None and path.exists():
+            for app in json.loads(path.read_text()):
+                self.apps[app["metadata"]["name"]] = {
+                    **app,
+                    "status": {"sync": {"status": "Unknown"}, "health": {"status": "Unknown"}},
+                }
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keep = [{k: a[k] for k in ("apiVersion", "kind", "metadata", "spec")} for a in self.apps.values()]
+        self.path.write_text(json.dumps(keep, indent=1))
 
 
 def create_api(state: State) -> Litestar:
@@ -119,6 +142,7 @@ def create_api(state: State) -> Litestar:
             "status": {"sync": {"status": "Unknown"}, "health": {"status": "Unknown"}},
         }
         state.apps[name] = app
+        state.save()
         _refresh(state)
         return app
 
@@ -137,6 +161,7 @@ def create_api(state: State) -> Litestar:
         if _validate(data) != name:
             raise ApiError(400, "application name in the body does not match the path")
         app["spec"] = data["spec"]
+        state.save()
         _refresh(state)
         return app
 
@@ -148,6 +173,7 @@ def create_api(state: State) -> Litestar:
             for res in app.get("status", {}).get("resources", []):
                 await state.controller.kube.delete(res["kind"], res.get("namespace"), res["name"])
         del state.apps[name]
+        state.save()
         return {}
 
     @post("/api/v1/applications/{name:str}/sync", status_code=200)

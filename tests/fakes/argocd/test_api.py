@@ -121,3 +121,13 @@ def test_implemented_operations_conform_to_the_official_swagger(argocd: str) -> 
 
         check()
     assert not problems, "\n".join(problems[:10])
+
+
+def test_applications_survive_a_restart_with_a_data_dir(tmp_path: Path) -> None:
+    config = FakeConfig(data_dir=tmp_path, tokens={"t-admin": "admin"})
+    with ThreadedServer(build(config)) as url:
+        assert httpx.post(f"{url}/api/v1/applications", json=APP, headers=ADMIN).status_code == 200
+    with ThreadedServer(build(config)) as url:
+        again = httpx.get(f"{url}/api/v1/applications/shop-api-preflight", headers=ADMIN)
+        assert again.status_code == 200
+        assert again.json()["spec"]["source"] == APP["spec"]["source"]
