@@ -26,7 +26,8 @@ class ThreadedServer:
         self.sock = bind(host, port)
         self.port: int = self.sock.getsockname()[1]
         self.url = f"http://{host}:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="auto"))
+        config = uvicorn.Config(app, log_level="warning", lifespan="auto", timeout_graceful_shutdown=5)
+        self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:

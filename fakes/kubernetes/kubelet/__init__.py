@@ -1,0 +1,1 @@
+"""The simulated node's kubelet: image pulls, container processes, probes, pod status."""

@@ -1,0 +1,1 @@
+"""Tests of the kubernetes fake, driven by the official `kubernetes` client."""
