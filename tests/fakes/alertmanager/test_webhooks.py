@@ -26,7 +26,9 @@ from fakes.common.asgi import read_body, send_json
 from fakes.common.server import ThreadedServer
 from tests.conftest import golden
 
-SCHEMA = json.loads((Path(__file__).parents[2] / "fixtures" / "alertmanager" / "webhook_payload.schema.json").read_text())
+SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "fixtures" / "alertmanager" / "webhook_payload.schema.json").read_text()
+)
 FIRING = golden("alertmanager", "webhook_firing.json")
 SECRET = "am-secret"
 

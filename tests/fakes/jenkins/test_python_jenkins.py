@@ -14,7 +14,9 @@ from fakes.common.server import ThreadedServer
 from fakes.jenkins import build
 from tests.fakes.jenkins.conftest import config, run_to_end, wait_for
 
-SCHEMA = json.loads((Path(__file__).parents[2] / "fixtures" / "jenkins" / "jenkins-remote-api.schema.json").read_text())
+SCHEMA = json.loads(
+    (Path(__file__).parents[2] / "fixtures" / "jenkins" / "jenkins-remote-api.schema.json").read_text()
+)
 SHELL_XML = """<?xml version='1.1' encoding='UTF-8'?>
 <project>
   <description>made by create_job</description>

@@ -15,7 +15,9 @@ from typing import Any
 
 import jsonschema
 
-SPECS = json.loads((Path(__file__).parents[2] / "fixtures" / "kubernetes" / "schemas.json").read_text())["schemas"]
+SPECS = json.loads((Path(__file__).parents[2] / "fixtures" / "kubernetes" / "schemas.json").read_text())[
+    "schemas"
+]
 PREFIX = {"v1": "io.k8s.api.core.v1", "apps/v1": "io.k8s.api.apps.v1", "batch/v1": "io.k8s.api.batch.v1"}
 META = "io.k8s.apimachinery.pkg.apis.meta.v1"
 
