@@ -98,3 +98,23 @@ class FakeApp:
             await send_json(send, 201, {"id": fault.id, "kind": fault.kind, "path": fault.path})
         else:
             await send_json(send, 404, {"message": f"no admin route {method} {path}"})
+
+
+async def lifespan(
+    receive: Receive, send: Send, *, start: Callable[[], Awaitable[Any]], stop: Callable[[], Awaitable[Any]]
+) -> None:
+    """Serve the ASGI lifespan protocol: `start()` on startup (an OSError or RuntimeError fails it,
+    with its message), `stop()` on shutdown."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            try:
+                await start()
+            except (OSError, RuntimeError) as exc:
+                await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await stop()
+            await send({"type": "lifespan.shutdown.complete"})
+            return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from fakes.common.accesslog import AccessLog
-from fakes.common.asgi import Receive, Scope, Send, read_body, send_json
+from fakes.common.asgi import Receive, Scope, Send, lifespan, read_body, send_json
 from fakes.harbor.api import Api
 from fakes.harbor.backend import RegistryProcess
 from fakes.harbor.http import HarborError, Response, errors, parse_request
@@ -28,19 +28,7 @@ class HarborApp:
             await self._http(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.start()
-                except (OSError, RuntimeError) as exc:
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.stop()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send, start=self.start, stop=self.stop)
 
     async def start(self) -> None:
         async with self._starting:

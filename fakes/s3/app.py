@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 import httpx
 
 from fakes.common.accesslog import AccessLog
-from fakes.common.asgi import Receive, Scope, Send
+from fakes.common.asgi import Receive, Scope, Send, lifespan
 from fakes.s3 import signing
 from fakes.s3.backend import MotoProcess, load_snapshot, save_snapshot
 
@@ -49,19 +49,7 @@ class S3App:
             await self._http(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.start()
-                except (OSError, RuntimeError) as exc:
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.stop()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await lifespan(receive, send, start=self.start, stop=self.stop)
 
     async def start(self) -> httpx.AsyncClient:
         async with self._starting:
