@@ -61,3 +61,14 @@ async def owner_token(appliance: Appliance) -> str:
 async def client(appliance: Appliance) -> AsyncIterator[AsyncTestClient[Any]]:
     async with AsyncTestClient(app=create_app(appliance, run_workers=False)) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def docker_registry_binary() -> str:
+    """Debian's OCI registry, which the Harbor fake runs; a missing one is an error, not a skip."""
+    import shutil
+
+    path = shutil.which("docker-registry") or shutil.which("registry")
+    if path is None:
+        pytest.fail("needs Debian's docker-registry: apt-get install docker-registry (.ci/run does)")
+    return path

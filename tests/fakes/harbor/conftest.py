@@ -10,7 +10,6 @@ import pytest
 from fakes.common.config import FakeConfig
 from fakes.common.server import ThreadedServer
 from fakes.harbor import build
-from fakes.harbor.backend import find_binary
 
 ADMIN = ("admin", "Harbor12345")
 VULNERABILITIES = {
@@ -19,9 +18,8 @@ VULNERABILITIES = {
     ],
     "pyyaml==5.3": {"id": "CVE-2020-14343", "severity": "Critical", "fix_version": "5.4"},
 }
-needs_registry = pytest.mark.skipif(
-    find_binary(None) is None, reason="needs Debian's docker-registry (apt-get install docker-registry)"
-)
+# the registry half runs Debian's docker-registry; .ci/run installs it, and a missing one fails loudly
+needs_registry = pytest.mark.usefixtures("docker_registry_binary")
 
 
 def harbor_config(**changes: Any) -> FakeConfig:

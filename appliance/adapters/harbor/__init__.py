@@ -1,0 +1,1 @@
+"""Harbor: the Registry port (registry.py)."""

@@ -1,0 +1,1 @@
+"""S3 / MinIO: the ObjectStore port (store.py)."""
