@@ -170,7 +170,12 @@ class Controller:
             stderr=asyncio.subprocess.PIPE,
             env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin", "HOME": str(self.work)},
         )
-        out, err = await proc.communicate()
+        try:
+            out, err = await proc.communicate()
+        except asyncio.CancelledError:  # the controller is stopping: leave no git process behind
+            proc.kill()
+            await proc.wait()
+            raise
         if proc.returncode != 0:
             message = err.decode(errors="replace").replace(self.git_token or "\0", "***").strip()
             raise RuntimeError(

@@ -1,0 +1,1 @@
+"""The Kubernetes adapter: the Cluster port on the official client."""
