@@ -22,34 +22,13 @@ from appliance.ports.errors import PermanentError, TransientError
 from appliance.ports.gitops import AppStatus
 from fakes.common.config import FakeConfig
 from fakes.common.server import ThreadedServer
+from tests.support.manifests import deployment
 from tests.support.world import free_port
 
 APP = "shop-api-preflight"
 NS = "shop-api-preflight"
 BASE = "overlays/preflight"
 ADMIN = {"Authorization": "Bearer a-admin"}
-SERVER = (
-    "import http.server as h; h.HTTPServer(('127.0.0.1', {port}), h.SimpleHTTPRequestHandler).serve_forever()"
-)
-
-
-def deployment(port: int, image: str) -> dict[str, Any]:
-    container = {
-        "name": "api",
-        "image": image,
-        "command": ["python3", "-c", SERVER.format(port=port)],
-        "readinessProbe": {"httpGet": {"path": "/", "port": port}, "periodSeconds": 1},
-    }
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "shop-api"},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": "shop-api"}},
-            "template": {"metadata": {"labels": {"app": "shop-api"}}, "spec": {"containers": [container]}},
-        },
-    }
 
 
 @dataclass
@@ -113,7 +92,7 @@ def create_app(stack: Stack) -> str:
     """A v1 overlay in git and an app for it, created through the fake's API; the commit id."""
     first = stack.commit(
         {f"{BASE}/kustomization.yaml": {"resources": ["deployment.yaml"]},
-         f"{BASE}/deployment.yaml": deployment(free_port(), "local/shop-api:v1")},
+         f"{BASE}/deployment.yaml": deployment(free_port(), image="local/shop-api:v1")},
         "preflight overlay",
     )  # fmt: skip
     app = {
@@ -177,7 +156,9 @@ async def test_an_app_is_read_synced_and_refreshed_through_the_port(
     assert (deploy.sync_status, deploy.health) == ("Synced", "Healthy")
 
     # a new commit: a refresh compares at once; it stays out of sync until the next sync
-    second = stack.commit({f"{BASE}/deployment.yaml": deployment(free_port(), "local/shop-api:v2")}, "v2")
+    second = stack.commit(
+        {f"{BASE}/deployment.yaml": deployment(free_port(), image="local/shop-api:v2")}, "v2"
+    )
     refreshed = await gitops.refresh(name=APP)
     assert (refreshed.revision, refreshed.sync_status) == (second, "OutOfSync")
     assert refreshed.images == ("local/shop-api:v2",)

@@ -18,34 +18,12 @@ import fakes.gitlab
 import fakes.kubernetes
 from fakes.common.config import FakeConfig
 from fakes.common.server import ThreadedServer
+from tests.support.manifests import deployment
 
 T = TypeVar("T")
 NS = "shop-api-preflight"
 ARGO = {"Authorization": "Bearer a-admin"}
 KUBE_ADMIN = {"Authorization": "Bearer k-admin"}
-SERVER = (
-    "import http.server as h; h.HTTPServer(('127.0.0.1', {port}), h.SimpleHTTPRequestHandler).serve_forever()"
-)
-
-
-def deployment(port: int, *, command: list[str] | None = None, env: str = "1") -> dict[str, Any]:
-    container = {
-        "name": "api",
-        "image": "local/shop-api:v1",
-        "command": command or ["python3", "-c", SERVER.format(port=port)],
-        "env": [{"name": "RELEASE", "value": env}],
-        "readinessProbe": {"httpGet": {"path": "/", "port": port}, "periodSeconds": 1},
-    }
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "shop-api"},
-        "spec": {
-            "replicas": 1,
-            "selector": {"matchLabels": {"app": "shop-api"}},
-            "template": {"metadata": {"labels": {"app": "shop-api"}}, "spec": {"containers": [container]}},
-        },
-    }
 
 
 @dataclass
@@ -159,7 +137,7 @@ def test_git_is_synced_into_the_cluster_and_kept_there(stack: Stack) -> None:
         stack.project,
         {
             f"{base}/kustomization.yaml": {"resources": ["deployment.yaml", "config.yaml"]},
-            f"{base}/deployment.yaml": deployment(18931),
+            f"{base}/deployment.yaml": deployment(18931, env="1"),
             f"{base}/config.yaml": {
                 "apiVersion": "v1",
                 "kind": "ConfigMap",
