@@ -26,7 +26,6 @@ from appliance.contracts.workflow import (
     Event,
     Notify,
     Send,
-    StartTimer,
     StepRecord,
     TriggerJob,
 )
@@ -157,11 +156,7 @@ def _enter(
         TriggerJob(
             key=f"{s.id}:{job}:{attempt}", job=job, params=_job_params(s), delay_s=delay.total_seconds()
         ),
-        StartTimer(
-            name="step",
-            at=now + delay + s.policy.timeout(phase),
-            event=Event(name="timeout", data={"phase": phase, "attempt": attempt}),
-        ),
+        steps.timer(phase, attempt, now + delay + s.policy.timeout(phase)),
     )
     return Decision(s, effects)
 
@@ -172,7 +167,7 @@ def _finish(s: IncidentState, phase: str, now: datetime, reason: str) -> Decisio
     note = Notify(
         key=f"{s.id}:notify:{phase}", topic="incident", message=f"incident {s.id} {phase}: {reason}"
     )
-    return Decision(s, (CancelTimer(name="step"), note))
+    return Decision(s, (CancelTimer(name=steps.TIMER), note))
 
 
 def _stall(s: IncidentState, now: datetime, reason: str) -> Decision[IncidentState]:
@@ -185,7 +180,7 @@ def _stall(s: IncidentState, now: datetime, reason: str) -> Decision[IncidentSta
         topic="incident",
         message=f"incident {s.id} {reason}",
     )
-    return Decision(s, (CancelTimer(name="step"), note))
+    return Decision(s, (CancelTimer(name=steps.TIMER), note))
 
 
 def _retry_or_stall(s: IncidentState, now: datetime, reason: str, *, wait: bool) -> Decision[IncidentState]:
@@ -256,10 +251,9 @@ def decide(
         # a new round of tries, with a fresh idempotency key
         return _enter(s, s.stalled_in, now, attempt=s.attempt + 1, round_start=s.attempt + 1)
     if name == "timeout":
-        current = s.phase == event.data.get("phase") and s.attempt == event.data.get("attempt")
-        if not current or s.phase not in STEPS:
+        if s.phase not in STEPS or not steps.is_current_timeout(event, s.phase, s.attempt):
             return ignore
-        reason = f"stalled: no {STEPS[s.phase][1]} in {_minutes(s.policy.timeout(s.phase))}"
+        reason = f"stalled: no {STEPS[s.phase][1]} in {steps.minutes(s.policy.timeout(s.phase))}"
         return _retry_or_stall(s, now, reason, wait=False)
     if name == "job_failed":
         (job,) = require(event, "job")
@@ -321,15 +315,10 @@ def decide(
             message=f"fix MR opened for {s.id}",
             links={"mr": str(mr_url)},
         )
-        return Decision(s, (CancelTimer(name="step"), note))
+        return Decision(s, (CancelTimer(name=steps.TIMER), note))
     if name in {"evidence_ready", "patch_ready", "mr_opened", "fix_rejected"}:
         return ignore  # late or out of order
     raise InvalidEvent(f"incident has no event {name!r}")
-
-
-def _minutes(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    return f"{seconds // 60}m" if seconds >= 60 and seconds % 60 == 0 else f"{seconds}s"
 
 
 MACHINE: Machine[IncidentState] = Machine(
