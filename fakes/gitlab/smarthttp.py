@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fakes.common.accesslog import AccessLog
@@ -77,21 +78,31 @@ async def serve(
         return
     repo = inst.repo(project)
     before = repo.refs() if rest == "git-receive-pack" else {}
-    status = await _cgi(inst, project, user, scope, receive, send, rest, query, headers)
-    if rest == "git-receive-pack":
+    pushed: list[str] = []
+
+    def settle() -> None:
+        # Runs before the push's answer reaches the client, so a REST call made
+        # right after `git push` returns already sees the new default branch,
+        # pipelines and webhooks.
         after = repo.refs()
         changes = [(ref, before.get(ref, ZERO), after.get(ref, ZERO))
                    for ref in sorted(set(before) | set(after)) if before.get(ref) != after.get(ref)]  # fmt: skip
         if changes:
-            what = f"{what} {','.join(ref for ref, _, _ in changes)}"
+            pushed.extend(ref for ref, _, _ in changes)
             inst.ref_changes(project, user, changes)
+
+    hold = settle if rest == "git-receive-pack" else None
+    status = await _cgi(inst, project, user, scope, receive, send, rest, query, headers, hold)
+    if pushed:
+        what = f"{what} {','.join(pushed)}"
     record(status)
 
 
 async def _cgi(
     inst: Instance, project: Project, user: User, scope: Scope, receive: Receive, send: Send,
-    rest: str, query: str, headers: dict[str, str],
+    rest: str, query: str, headers: dict[str, str], settle: Callable[[], None] | None,
 ) -> int:  # fmt: skip
+    """Run git http-backend; with `settle`, hold the whole answer until git exits and settle() ran."""
     env = inst.repo(project).env(
         GIT_PROJECT_ROOT=str(inst.repos_dir), GIT_HTTP_EXPORT_ALL="1", PATH_INFO=f"/{project.id}.git/{rest}",
         QUERY_STRING=query, REQUEST_METHOD=scope["method"], CONTENT_TYPE=headers.get("content-type", ""),
@@ -127,14 +138,24 @@ async def _cgi(
             out.append((name.strip().lower().encode(), value.strip().encode("latin-1")))
     if not header_block:
         status = 500
-    await send({"type": "http.response.start", "status": status, "headers": out})
-    if body:
-        await send({"type": "http.response.body", "body": body, "more_body": True})
-    while chunk := await proc.stdout.read(CHUNK):
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
-    await proc.wait()
-    await feeder
+    if settle is not None:
+        held = [body]
+        while chunk := await proc.stdout.read(CHUNK):
+            held.append(chunk)
+        await proc.wait()
+        await feeder
+        settle()
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": b"".join(held), "more_body": False})
+    else:
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        if body:
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+        while chunk := await proc.stdout.read(CHUNK):
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        await proc.wait()
+        await feeder
     if message := (await errors).decode("utf-8", "replace").strip():
         log.info("git http-backend (%s %s): %s", scope["method"], rest, message)
     return status
