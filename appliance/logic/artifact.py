@@ -1,6 +1,11 @@
 """The Artifact machine: an image built from a commit, and the evidence that lets it reach production.
 
-Phases (the contracts' `ArtifactState`, plus `promoting`, an internal phase that people see as verified):
+Phases (the contracts' `ArtifactState`, plus `building` and `promoting`, internal phases that people
+see as built and verified):
+  building        start event `build_requested {app, commit_sha, project, changeset_id?, autonomy?,
+                  risk?}`: CI job `build` ran (key `{id}:build:{attempt}`), timer `step`; its
+                  callback `built {image, digest}` registers the artifact (not-promotable) and starts
+                  the preflight run `pf-{id}` (`started`); a build failure retries, then rejects
   built           the image exists (start event `built {app, commit_sha, image, project}`)
   not-promotable  registered in the registry (`registered`); waiting for preflight evidence
   verified        a preflight verification passed (`verification_passed {report_id}`, only from
@@ -13,6 +18,11 @@ Phases (the contracts' `ArtifactState`, plus `promoting`, an internal phase that
 or for `by: "autopilot"` when the autonomy policy lets it promote (level >= 2, low risk, no protected
 path); otherwise it is ignored and nothing changes. So the invariant: no sequence of events reaches
 `promoted` without `verification_passed` having been applied (the state keeps its `report_id`).
+An artifact built with an `autonomy` and a `risk` that let the autopilot promote starts its promotion
+itself as soon as it is verified.
+
+The change set the artifact was built for (`changeset_id`, given at the start or later by `linked`)
+hears of it: `preflight_started`, `verification_passed` / `verification_failed` and `promoted` are sent on.
 
 A `timeout` or `job_failed` of the current promote attempt retries (at once, or after a backoff) until
 `max_attempts`; then the artifact goes back to `verified` with the reason, to be approved again. A
@@ -26,15 +36,17 @@ from datetime import datetime, timedelta
 import msgspec
 
 from appliance.contracts.entities import ArtifactState, Role
-from appliance.contracts.workflow import CancelTimer, Event, Notify, StepRecord, TriggerJob
+from appliance.contracts.workflow import CancelTimer, Effect, Event, Notify, Send, StepRecord, TriggerJob
 from appliance.logic import steps
 from appliance.logic.autonomy import may_auto_promote
 from appliance.logic.machine import Decision, InvalidEvent, Machine, backoff, require
 
 KIND = "artifact"
+BUILD_JOB = "build"
 PROMOTE_JOB = "promote"
 AUTOPILOT = "autopilot"
 
+BUILDING = "building"
 BUILT = ArtifactState.BUILT.value
 NOT_PROMOTABLE = ArtifactState.NOT_PROMOTABLE.value
 VERIFIED = ArtifactState.VERIFIED.value
@@ -42,14 +54,23 @@ PROMOTING = "promoting"
 PROMOTED = ArtifactState.PROMOTED.value
 REJECTED = ArtifactState.REJECTED.value
 FINAL = frozenset({PROMOTED, REJECTED})
-PHASES = (BUILT, NOT_PROMOTABLE, VERIFIED, PROMOTING, PROMOTED, REJECTED)
-REJECTABLE = (BUILT, NOT_PROMOTABLE, VERIFIED)
+PHASES = (BUILDING, BUILT, NOT_PROMOTABLE, VERIFIED, PROMOTING, PROMOTED, REJECTED)
+REJECTABLE = (BUILDING, BUILT, NOT_PROMOTABLE, VERIFIED)
 BY_PEOPLE = ("reject", "promotion_approved")
-BY_SYSTEMS = ("built", "registered", "verification_passed", "verification_failed", "promoted")
+BY_SYSTEMS = (
+    "build_requested",
+    "linked",
+    "built",
+    "registered",
+    "verification_passed",
+    "verification_failed",
+    "promoted",
+)
 EVENTS = frozenset((*BY_PEOPLE, *BY_SYSTEMS, "timeout", "job_failed"))
 
 
 class Policy(msgspec.Struct, frozen=True, kw_only=True):
+    build_timeout_s: int = 1200
     promote_timeout_s: int = 900
     max_attempts: int = 3
 
@@ -71,11 +92,18 @@ class ArtifactRecord(msgspec.Struct, frozen=True, kw_only=True):
     approved_by: str | None = None
     attempt: int = 0  # promote attempts so far
     round_start: int = 1  # the first attempt of the current approval
+    build_attempt: int = 0
+    changeset_id: str | None = None
+    autonomy: int = 0
+    risk: float | None = None
+    preflight_id: str | None = None
     reason: str = ""
     steps: tuple[StepRecord, ...] = ()
 
     @property
     def lifecycle(self) -> ArtifactState:
+        if self.phase == BUILDING:
+            return ArtifactState.BUILT
         return ArtifactState.VERIFIED if self.phase == PROMOTING else ArtifactState(self.phase)
 
 
@@ -132,9 +160,127 @@ def _retry_or_give_up(
     return Decision(s, (CancelTimer(name=steps.TIMER), _notify(s, f"promotion-failed:{s.attempt}", reason)))
 
 
+def _to_changeset(s: ArtifactRecord, name: str, data: dict[str, object]) -> tuple[Effect, ...]:
+    """Tell the change set this artifact was built for (if any) how it went."""
+    if not s.changeset_id:
+        return ()
+    event = Event(name=name, data={**data, "app": s.app, "artifact_id": s.id})
+    return (Send(kind="changeset", instance=s.changeset_id, event_id=f"{s.id}:{name}", event=event),)
+
+
+def _run_build(
+    s: ArtifactRecord, now: datetime, *, delay: timedelta = timedelta()
+) -> Decision[ArtifactRecord]:
+    attempt = s.build_attempt + 1
+    s = msgspec.structs.replace(s, build_attempt=attempt)
+    s = _move(s, BUILDING, now, BUILD_JOB, "waiting" if attempt == 1 else "retry", s.commit_sha)
+    params = {"artifact_id": s.id, "app": s.app, "project": s.project, "commit_sha": s.commit_sha}
+    job = TriggerJob(
+        key=f"{s.id}:{BUILD_JOB}:{attempt}", job=BUILD_JOB, params=params, delay_s=delay.total_seconds()
+    )
+    deadline = now + delay + timedelta(seconds=s.policy.build_timeout_s)
+    return Decision(s, (job, steps.timer(BUILDING, attempt, deadline)))
+
+
+def _build_failed(
+    s: ArtifactRecord, now: datetime, reason: str, *, wait: bool, permanent: bool
+) -> Decision[ArtifactRecord]:
+    if not permanent and steps.can_retry(s.build_attempt, 1, s.policy.max_attempts):
+        return _run_build(s, now, delay=backoff(s.build_attempt) if wait else timedelta())
+    s = _move(s, REJECTED, now, BUILD_JOB, "failed", reason)
+    relay = _to_changeset(s, "verification_failed", {"report_id": "none", "reason": reason})
+    return Decision(s, (CancelTimer(name=steps.TIMER), _notify(s, REJECTED, f"rejected: {reason}"), *relay))
+
+
+def _registered(s: ArtifactRecord, event: Event, now: datetime) -> Decision[ArtifactRecord]:
+    """`built {image, digest}` of the build this artifact waits for: registered, and into preflight."""
+    (image,) = require(event, "image")
+    digest = event.data.get("digest")
+    s = msgspec.structs.replace(s, image=str(image), digest=str(digest) if digest else None)
+    s = _move(s, BUILT, now, "build", "ok", str(image))
+    s = msgspec.structs.replace(_move(s, NOT_PROMOTABLE, now, "registry", "ok", str(digest or image)),
+                                preflight_id=f"pf-{s.id}")  # fmt: skip
+    started = Event(
+        name="started",
+        data={
+            "app": s.app,
+            "artifact_id": s.id,
+            "project": s.project,
+            "commit_sha": s.commit_sha,
+            "image": s.image,
+        },
+    )
+    preflight = Send(kind="preflight", instance=f"pf-{s.id}", event_id=f"{s.id}:preflight", event=started)
+    relay = _to_changeset(s, "preflight_started", {"preflight_id": f"pf-{s.id}"})
+    return Decision(
+        s,
+        (
+            CancelTimer(name=steps.TIMER),
+            _notify(s, BUILT, f"built from {s.commit_sha}: {s.image}"),
+            preflight,
+            *relay,
+        ),
+    )
+
+
+def _verified(s: ArtifactRecord, event: Event, now: datetime) -> Decision[ArtifactRecord]:
+    (report,) = require(event, "report_id")
+    s = msgspec.structs.replace(s, report_id=str(report))
+    s = _move(s, VERIFIED, now, "verification", "ok", str(report))
+    effects: tuple[Effect, ...] = (_notify(s, VERIFIED, f"verified by report {report}"),)
+    effects += _to_changeset(s, "verification_passed", {"report_id": str(report)})
+    verdict = may_auto_promote(s.autonomy, s.risk)
+    if not verdict.allowed:
+        return Decision(s, effects)
+    s = msgspec.structs.replace(s, approved_by=AUTOPILOT)
+    promotion = _promote(s, now, round_start=s.attempt + 1, why=f"autopilot: {verdict.reason}")
+    return Decision(promotion.state, (*effects, *promotion.effects))
+
+
+def _linked(s: ArtifactRecord, event: Event, now: datetime) -> Decision[ArtifactRecord]:
+    """The change set this commit came from, learnt late (the push came before the merge event)."""
+    changeset = event.data.get("changeset_id")
+    if not changeset or s.changeset_id:
+        return Decision(s)
+    s = msgspec.structs.replace(
+        s, changeset_id=str(changeset), autonomy=int(steps.number(event, "autonomy") or s.autonomy),
+        risk=steps.number(event, "risk") if event.data.get("risk") is not None else s.risk,
+    )  # fmt: skip
+    s = _move(s, s.phase, now, "linked", "ok", str(changeset))
+    effects: tuple[Effect, ...] = ()
+    if s.preflight_id:
+        effects += _to_changeset(s, "preflight_started", {"preflight_id": s.preflight_id})
+    if s.report_id:
+        effects += _to_changeset(s, "verification_passed", {"report_id": s.report_id})
+    return Decision(s, effects)
+
+
+def _request(instance: str, event: Event, now: datetime) -> Decision[ArtifactRecord]:
+    app, sha, project = (str(v) for v in require(event, "app", "commit_sha", "project"))
+    changeset = event.data.get("changeset_id")
+    s = ArtifactRecord(
+        id=instance,
+        phase=BUILDING,
+        project=project,
+        app=app,
+        commit_sha=sha,
+        image="",
+        built_at=now,
+        updated_at=now,
+        policy=steps.policy_of(event, Policy),
+        changeset_id=str(changeset) if changeset else None,
+        autonomy=int(steps.number(event, "autonomy") or 0),
+        risk=steps.number(event, "risk"),
+        steps=(StepRecord(at=now, step="build requested", outcome="ok", message=sha),),
+    )
+    return _run_build(s, now)
+
+
 def _build(instance: str, event: Event, now: datetime) -> Decision[ArtifactRecord]:
+    if event.name == "build_requested":
+        return _request(instance, event, now)
     if event.name != "built":
-        raise InvalidEvent(f"an artifact starts with 'built', not {event.name!r}")
+        raise InvalidEvent(f"an artifact starts with 'build_requested' or 'built', not {event.name!r}")
     app, sha, image, project = (str(v) for v in require(event, "app", "commit_sha", "image", "project"))
     s = ArtifactRecord(
         id=instance,
@@ -161,23 +307,18 @@ def decide(
         raise InvalidEvent(f"artifact has no event {name!r}")
     if s.phase in FINAL:
         return ignore
+    if name in ("build_requested", "linked"):
+        return _linked(s, event, now)
+    if s.phase == BUILDING:
+        return _building(s, event, now)
     if name == "registered" and s.phase == BUILT:
         digest = event.data.get("digest")
         s = msgspec.structs.replace(s, digest=str(digest) if digest else None)
         return Decision(_move(s, NOT_PROMOTABLE, now, "registry", "ok", str(digest or s.image)))
     if name == "verification_passed" and s.phase == NOT_PROMOTABLE:
-        (report,) = require(event, "report_id")
-        s = msgspec.structs.replace(s, report_id=str(report))
-        s = _move(s, VERIFIED, now, "verification", "ok", str(report))
-        return Decision(s, (_notify(s, VERIFIED, f"verified by report {report}"),))
+        return _verified(s, event, now)
     if name in ("verification_failed", "reject") and s.phase in REJECTABLE:
-        if name == "reject":
-            reason = f"rejected by {require(event, 'by')[0]}"
-        else:
-            report = event.data.get("report_id", "no report")
-            reason = f"verification failed ({report}): {event.data.get('reason', 'no reason given')}"
-        s = _move(s, REJECTED, now, name.replace("_", " "), "failed", reason)
-        return Decision(s, (_notify(s, REJECTED, f"rejected: {reason}"),))
+        return _rejected(s, event, now)
     if name == "promotion_approved" and s.phase == VERIFIED:
         why = _approval(event)
         if why is None:
@@ -186,7 +327,10 @@ def decide(
         return _promote(s, now, round_start=s.attempt + 1, why=why)
     if name == "promoted" and s.phase == PROMOTING:
         s = _move(s, PROMOTED, now, "promotion", "ok", f"promoted by {s.approved_by}")
-        return Decision(s, (CancelTimer(name=steps.TIMER), _notify(s, PROMOTED, "promoted to production")))
+        relay = _to_changeset(s, "promoted", {"mr_url": str(event.data.get("mr_url") or "")})
+        return Decision(
+            s, (CancelTimer(name=steps.TIMER), _notify(s, PROMOTED, "promoted to production"), *relay)
+        )
     if name == "timeout" and s.phase == PROMOTING and steps.is_current_timeout(event, PROMOTING, s.attempt):
         waited = steps.minutes(timedelta(seconds=s.policy.promote_timeout_s))
         return _retry_or_give_up(s, now, f"promotion stalled: no promote callback in {waited}", wait=False)
@@ -196,6 +340,37 @@ def decide(
         reason = f"promote failed: {event.data.get('reason', 'no reason given')}"
         return _retry_or_give_up(s, now, reason, wait=True, permanent=bool(event.data.get("permanent")))
     return ignore  # late, out of order, or not for this phase
+
+
+def _rejected(s: ArtifactRecord, event: Event, now: datetime) -> Decision[ArtifactRecord]:
+    if event.name == "reject":
+        reason = f"rejected by {require(event, 'by')[0]}"
+    else:
+        report = event.data.get("report_id", "no report")
+        reason = f"verification failed ({report}): {event.data.get('reason', 'no reason given')}"
+    s = _move(s, REJECTED, now, event.name.replace("_", " "), "failed", reason)
+    cancel: tuple[Effect, ...] = (CancelTimer(name=steps.TIMER),) if event.name == "reject" else ()
+    relay = _to_changeset(
+        s, "verification_failed", {"report_id": str(event.data.get("report_id") or "none"), "reason": reason}
+    )
+    return Decision(s, (*cancel, _notify(s, REJECTED, f"rejected: {reason}"), *relay))
+
+
+def _building(s: ArtifactRecord, event: Event, now: datetime) -> Decision[ArtifactRecord]:
+    name = event.name
+    if name == "built":
+        return _registered(s, event, now)
+    if name == "timeout" and steps.is_current_timeout(event, BUILDING, s.build_attempt):
+        waited = steps.minutes(timedelta(seconds=s.policy.build_timeout_s))
+        return _build_failed(s, now, f"stalled: no build callback in {waited}", wait=False, permanent=False)
+    if name == "job_failed" and require(event, "job")[0] == BUILD_JOB:
+        if steps.is_stale_failure(event, s.build_attempt):
+            return Decision(s)
+        reason = f"build failed: {event.data.get('reason', 'no reason given')}"
+        return _build_failed(s, now, reason, wait=True, permanent=bool(event.data.get("permanent")))
+    if name == "reject":
+        return _rejected(s, event, now)
+    return Decision(s)
 
 
 MACHINE: Machine[ArtifactRecord] = Machine(

@@ -14,7 +14,8 @@ Who runs CI job `create-mr-from-patch`: a change set no incident created (origin
 it on creation and on each retry, keyed `{id}:create-mr-from-patch:{attempt}`. One created by an
 incident (origin "inc-...") does not: the incident triggered the job and owns its retries (CI reports a
 failure to the job's owner); the change set's timer is a watchdog counting the same attempts, and it
-relays to the incident a failure that reaches it anyway (`job_failed`), a `retry` and the `mr_opened`.
+relays to the incident a failure that reaches it anyway (`job_failed`), a `retry`, the `mr_opened` and,
+once in production, `fix_promoted`.
 
 Any phase: `close` -> closed. `timeout`/`job_failed` count only for the current attempt (steps.py); a
 timeout retries at once, a failure after a backoff; `mr_opened` with a status other than "success" is
@@ -291,7 +292,11 @@ def decide(
         reason = f"verification failed ({report}): {event.data.get('reason', 'no reason given')}"
         return _finish(s, FAILED, now, reason)
     if name == "promoted" and s.phase == VERIFIED:
-        return _finish(s, PROMOTED, now, "promoted to production")
+        decision = _finish(s, PROMOTED, now, "promoted to production")
+        if not s.from_incident:
+            return decision
+        relay = _to_incident(decision.state, "fix_promoted", {"changeset_id": s.id})
+        return Decision(decision.state, (*decision.effects, relay))
     return ignore  # late, out of order, or not for this phase
 
 

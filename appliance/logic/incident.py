@@ -4,7 +4,8 @@ Phases, in order:
   collecting-evidence  CI job `schedule-evidence-collector` ran; waiting for /api/evidence/callback
   diagnosing           CI job `build-fix-agent` ran; waiting for /api/fix/callback (or patch-inline)
   proposing            change set created, CI job `create-mr-from-patch` ran; waiting for /webhooks/jenkins
-  proposed             the fix MR is open; waiting for people (review) or for the alert to resolve
+  proposed             the fix MR is open; waiting for people (review), for the alert to resolve,
+                       or for the fix to reach production (`fix_promoted` from its change set)
   stalled              a wait ran out of retries; waiting for a person to `retry` or `close`
   resolved | closed   final
 
@@ -89,6 +90,8 @@ class IncidentState(msgspec.Struct, frozen=True, kw_only=True):
     patch_id: str | None = None
     source_sha: str | None = None
     changeset_id: str | None = None
+    branch: str | None = None  # of the current fix proposal
+    fix_title: str | None = None
     mr_url: str | None = None
     reason: str = ""
     stalled_in: str | None = None
@@ -122,6 +125,8 @@ def _job_params(s: IncidentState) -> dict[str, str]:
         params["patch_id"] = s.patch_id
     if s.changeset_id:
         params["changeset_id"] = s.changeset_id
+    if s.branch:
+        params |= {"branch": s.branch, "title": s.fix_title or s.branch, "apps": s.app, "origin": s.id}
     return params
 
 
@@ -279,7 +284,15 @@ def decide(
         (patch,) = require(event, "patch_id")
         summary = str(event.data.get("summary") or "fix")
         changeset = f"cs-{s.id.removeprefix('inc-')}" + (f"-{s.fixes + 1}" if s.fixes else "")
-        s = msgspec.structs.replace(s, patch_id=str(patch), changeset_id=changeset, fixes=s.fixes + 1)
+        branch = f"{changeset}-fix-{_slug(summary)}"
+        s = msgspec.structs.replace(
+            s,
+            patch_id=str(patch),
+            changeset_id=changeset,
+            fixes=s.fixes + 1,
+            branch=branch,
+            fix_title=summary,
+        )
         s = msgspec.structs.replace(s, steps=_record(s, now, "fix", "ok", summary))
         created = Event(
             name="created",
@@ -287,7 +300,7 @@ def decide(
                 "project": s.project,
                 "title": summary,
                 "origin": s.id,
-                "branch": f"{changeset}-fix-{_slug(summary)}",
+                "branch": branch,
                 "apps": [s.app],
                 "patch_id": str(patch),
                 "risk": event.data.get("risk"),
@@ -316,7 +329,9 @@ def decide(
             links={"mr": str(mr_url)},
         )
         return Decision(s, (CancelTimer(name=steps.TIMER), note))
-    if name in {"evidence_ready", "patch_ready", "mr_opened", "fix_rejected"}:
+    if name == "fix_promoted" and s.phase in (PROPOSED, STALLED):
+        return _finish(s, RESOLVED, now, f"fix {event.data.get('changeset_id', '')} promoted to production")
+    if name in {"evidence_ready", "patch_ready", "mr_opened", "fix_rejected", "fix_promoted"}:
         return ignore  # late or out of order
     raise InvalidEvent(f"incident has no event {name!r}")
 

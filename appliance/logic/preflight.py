@@ -2,8 +2,11 @@
 
 Phases, in order (each wait arms the timer `step`):
   deploying   CI job `deploy-preflight` ran (a gitops commit); waiting for `deployed`
-  syncing     waiting for Argo CD: `synced {health}`; only health "Healthy" (and sync "Synced", if
-              given) moves on, any other health is recorded and the wait goes on
+  syncing     waiting for Argo CD: `synced {health, revision?}`; "Healthy" (and sync "Synced", if
+              given) moves on; "Degraded" (crash loops, failed pulls) fails the run as a failed
+              verification would; any other health is recorded and the wait goes on. A `synced`
+              for another gitops revision than the one deployed is ignored, and one that arrives
+              while deploying is kept and judged once `deployed` names its revision
   verifying   CI job `schedule-verification` ran; waiting for /api/verification/callback
               (`verification_callback {status, report_id}`)
   stalled     a wait ran out of attempts; waiting for a person to `retry` or `close`
@@ -78,6 +81,7 @@ class PreflightState(msgspec.Struct, frozen=True, kw_only=True):
     image: str | None = None
     revision: str = ""
     health: str = ""
+    early: dict[str, str] = {}  # gitops revision -> health heard while deploying
     report_id: str | None = None
     incident_id: str | None = None
     attempt: int = 1
@@ -159,6 +163,24 @@ def _verdict(s: PreflightState, event: Event, now: datetime) -> Decision[Preflig
         return _finish(s, PASSED, now, f"verified: report {report}", passed)
     if status != "failed":
         raise InvalidEvent(f"verification status must be 'passed' or 'failed', not {status!r}")
+    return _failed(s, now, report, summary, f"verification failed: report {report}")
+
+
+def _sync(s: PreflightState, health: str, sync: str, now: datetime, message: str) -> Decision[PreflightState]:
+    s = msgspec.structs.replace(s, health=health)
+    if health == "Degraded":
+        reason = f"deploy degraded in {s.app}-preflight: {message or 'Argo CD reports Degraded'}"
+        s = _note(s, now, "sync", "failed", f"{sync}, {health}")
+        return _failed(s, now, "none", reason, reason)
+    if health != "Healthy" or sync != "Synced":
+        return Decision(_note(s, now, "sync", "waiting", f"{sync}, {health}"))
+    return _enter(_note(s, now, "sync", "ok", f"{sync}, {health}"), VERIFYING, now)
+
+
+def _failed(
+    s: PreflightState, now: datetime, report: str, summary: str, reason: str
+) -> Decision[PreflightState]:
+    """Block the artifact and open an incident for what went wrong in preflight."""
     incident = f"inc-{s.id}"
     labels = {"app": s.app, "env": "preflight", "class": "deploy", "alertname": "PreflightVerificationFailed"}
     alert = Event(
@@ -176,7 +198,7 @@ def _verdict(s: PreflightState, event: Event, now: datetime) -> Decision[Preflig
     failed = _to_artifact(s, "verification_failed", {"report_id": report, "reason": summary or "failed"})
     opened = Send(kind="incident", instance=incident, event_id=f"{s.id}:alert_fired", event=alert)
     s = msgspec.structs.replace(s, incident_id=incident)
-    return _finish(s, FAILED, now, f"verification failed: report {report}", failed, opened)
+    return _finish(s, FAILED, now, reason, failed, opened)
 
 
 def _start(instance: str, event: Event, now: datetime) -> Decision[PreflightState]:
@@ -234,17 +256,20 @@ def decide(
     if name == "deployed" and s.waiting_for == DEPLOYING:
         revision = str(event.data.get("revision") or "")
         s = _note(msgspec.structs.replace(s, revision=revision), now, "deploy", "ok", revision)
-        return _enter(s, SYNCING, now)
-    if name == "synced" and s.waiting_for == SYNCING:
+        entered = _enter(s, SYNCING, now)
+        if revision and revision in s.early:
+            heard = _sync(entered.state, s.early[revision], "Synced", now, "")
+            return Decision(heard.state, (*entered.effects, *heard.effects))
+        return entered
+    if name == "synced":
         (health,) = require(event, "health")
+        revision = str(event.data.get("revision") or "")
+        if s.waiting_for == DEPLOYING and revision and str(health) in ("Healthy", "Degraded"):
+            return Decision(msgspec.structs.replace(s, early={**s.early, revision: str(health)}))
+        if s.waiting_for != SYNCING or (revision and s.revision and revision != s.revision):
+            return ignore
         sync = str(event.data.get("sync_status") or "Synced")
-        if health != "Healthy" or sync != "Synced":
-            s = _note(
-                msgspec.structs.replace(s, health=str(health)), now, "sync", "waiting", f"{sync}, {health}"
-            )
-            return Decision(s)
-        s = _note(msgspec.structs.replace(s, health=str(health)), now, "sync", "ok", f"{sync}, {health}")
-        return _enter(s, VERIFYING, now)
+        return _sync(s, str(health), sync, now, str(event.data.get("message") or ""))
     if name == "verification_callback" and s.waiting_for == VERIFYING:
         return _verdict(s, event, now)
     return ignore  # late, out of order, or not for this phase

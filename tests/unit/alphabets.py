@@ -132,14 +132,19 @@ _APPROVALS = (
 ARTIFACT = Alphabet(
     machine=artifact.MACHINE,
     instance="art-1",
-    starts=(ev("built", app="api", commit_sha="abc1234", image="registry/shop/api:abc1234", project="shop"),),
+    starts=(
+        ev("built", app="api", commit_sha="abc1234", image="registry/shop/api:abc1234", project="shop"),
+        ev("build_requested", app="api", commit_sha="abc1234", project="shop", changeset_id="cs-1",
+           autonomy=2, risk=10),  # fmt: skip
+    ),
     by_systems=(
         ev("built", app="api", commit_sha="abc1234", image="registry/shop/api:abc1234", project="shop"),
+        ev("linked", changeset_id="cs-2"),
         ev("registered", digest="sha256:00ff"),
         ev("verification_passed", report_id="rep-1"),
         ev("verification_failed", report_id="rep-2", reason="contract test failed"),
         ev("promoted"),
-        *_timeouts(("promoting", "verified")),
+        *_timeouts(("promoting", "verified", "building")),
         *_failures(("promote", "build")),
     ),
     by_people=(*_APPROVALS, ev("reject", by="olga", role="owner")),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from appliance.contracts.entities import ArtifactState
-from appliance.contracts.workflow import CancelTimer, Event, Notify, StartTimer, TriggerJob
+from appliance.contracts.workflow import CancelTimer, Event, Notify, Send, StartTimer, TriggerJob
 from appliance.logic import artifact
 from appliance.logic.artifact import ArtifactRecord
 from appliance.logic.machine import Decision, InvalidEvent
@@ -142,3 +142,66 @@ def test_a_malformed_start_is_invalid(event: Event) -> None:
 def test_an_autopilot_approval_with_a_level_that_does_not_exist_is_invalid() -> None:
     with pytest.raises(InvalidEvent, match="autonomy level"):
         decide(run(BUILT, REGISTERED, PASSED), ev("promotion_approved", by="autopilot", autonomy=7, risk=1))
+
+
+REQUESTED = ev("build_requested", app="api", commit_sha="abc1234", project="shop", changeset_id="cs-1")
+BUILT_BY_CI = ev("built", image="registry/shop/api:abc1234", digest="sha256:00ff")
+
+
+def _sends(decision: Decision[ArtifactRecord]) -> dict[tuple[str, str], Event]:
+    return {(s.instance, s.event.name): s.event for s in only(decision.effects, Send)}
+
+
+def test_a_requested_build_runs_ci_then_starts_its_preflight_and_tells_the_change_set() -> None:
+    requested = decide(None, REQUESTED)
+    assert requested.state.phase == "building"
+    [job] = only(requested.effects, TriggerJob)
+    assert (job.job, job.key, job.params["commit_sha"]) == ("build", "art-1:build:1", "abc1234")
+    built = decide(requested.state, BUILT_BY_CI)
+    assert (built.state.phase, built.state.image, built.state.digest) == (
+        "not-promotable", "registry/shop/api:abc1234", "sha256:00ff",
+    )  # fmt: skip
+    sends = _sends(built)
+    assert sends[("pf-art-1", "started")].data["image"] == "registry/shop/api:abc1234"
+    assert sends[("cs-1", "preflight_started")].data["preflight_id"] == "pf-art-1"
+    passed = decide(built.state, PASSED)
+    assert _sends(passed)[("cs-1", "verification_passed")].data == {
+        "report_id": "rep-1", "app": "api", "artifact_id": "art-1",
+    }  # fmt: skip
+    assert passed.state.phase == "verified"  # autonomy 0: an owner must approve
+
+
+def test_a_failing_build_is_retried_then_rejects_the_artifact() -> None:
+    state = decide(None, REQUESTED).state
+    failed = decide(state, ev("job_failed", job="build", reason="ci/ tests failed", key="art-1:build:1"))
+    [retry] = only(failed.effects, TriggerJob)
+    assert retry.key == "art-1:build:2" and retry.delay_s > 0
+    state = failed.state
+    for attempt in (2, 3):
+        state = decide(state, ev("job_failed", job="build", reason="tests", key=f"art-1:build:{attempt}")).state
+    assert state.phase == "rejected" and "build failed" in state.reason
+    permanent = decide(decide(None, REQUESTED).state, ev("job_failed", job="build", reason="x", permanent=True))
+    assert permanent.state.phase == "rejected"
+    assert _sends(permanent)[("cs-1", "verification_failed")].data["reason"] == "build failed: x"
+
+
+def test_level_two_low_risk_promotes_itself_once_verified_and_higher_risk_waits() -> None:
+    low = ev("build_requested", app="api", commit_sha="abc1234", project="shop", autonomy=2, risk=10)
+    state = run(low, BUILT_BY_CI)
+    promoting = decide(state, PASSED)
+    assert (promoting.state.phase, promoting.state.approved_by) == ("promoting", "autopilot")
+    assert only(promoting.effects, TriggerJob)[0].job == "promote"
+    high = ev("build_requested", app="api", commit_sha="abc1234", project="shop", autonomy=2, risk=80)
+    assert decide(run(high, BUILT_BY_CI), PASSED).state.phase == "verified"
+    level1 = ev("build_requested", app="api", commit_sha="abc1234", project="shop", autonomy=1, risk=5)
+    assert decide(run(level1, BUILT_BY_CI), PASSED).state.phase == "verified"
+
+
+def test_a_late_link_to_its_change_set_replays_what_it_missed() -> None:
+    plain = ev("build_requested", app="api", commit_sha="abc1234", project="shop")
+    state = run(plain, BUILT_BY_CI, PASSED)
+    linked = decide(state, ev("linked", changeset_id="cs-9"))
+    assert set(_sends(linked)) == {("cs-9", "preflight_started"), ("cs-9", "verification_passed")}
+    assert decide(linked.state, ev("linked", changeset_id="cs-10")).state == linked.state
+    promoted = run(plain, BUILT_BY_CI, PASSED, ev("linked", changeset_id="cs-9"), OWNER, ev("promoted"))
+    assert promoted.phase == "promoted" and promoted.changeset_id == "cs-9"

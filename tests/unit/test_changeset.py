@@ -232,3 +232,15 @@ def test_rejecting_an_incident_fix_tells_the_incident() -> None:
     [relay] = [e for e in rejected.effects if isinstance(e, Send)]
     assert (relay.kind, relay.instance, relay.event.name) == ("incident", state.origin, "fix_rejected")
     assert relay.event.data["by"] == "rui"
+
+
+def test_an_incident_fix_reaching_production_tells_the_incident() -> None:
+    opened = ev("mr_opened", changeset_id="cs-1", mr_url="http://scm/mr/1", status="success")
+    approved, merged = ev("approved", by="olga", role="owner"), ev("merged", by="olga")
+    started, passed = ev("preflight_started", preflight_id="pf-1"), ev("verification_passed", report_id="r1")
+    state = run(FROM_INCIDENT, opened, approved, merged, started, passed)
+    assert state.phase == "verified"
+    promoted = decide(state, ev("promoted"))
+    [relay] = only(promoted.effects, Send)
+    assert (relay.kind, relay.instance, relay.event.name) == ("incident", "inc-7", "fix_promoted")
+    assert promoted.state.phase == "promoted"

@@ -194,3 +194,17 @@ def test_a_rejected_fix_stalls_and_a_retry_asks_for_a_new_fix_in_a_new_change_se
     [send] = [e for e in second.effects if isinstance(e, Send)]
     assert send.instance == "cs-1-2"
     assert send.instance != state.changeset_id
+
+
+def test_the_merge_request_job_gets_the_branch_and_title_and_a_promoted_fix_resolves() -> None:
+    state = decide(None, FIRING).state
+    state = decide(state, ev("evidence_ready", snapshot_id="snap-1", commit_sha="abc1234")).state
+    patched = decide(state, ev("patch_ready", patch_id="patch-1", summary="Set SHOP_DB_URL", risk=8))
+    [mr_job] = jobs(patched.effects)
+    assert mr_job.params["branch"] == "cs-1-fix-set-shop-db-url"
+    assert (mr_job.params["title"], mr_job.params["apps"], mr_job.params["origin"]) == (
+        "Set SHOP_DB_URL", "checkout", "inc-1",
+    )  # fmt: skip
+    proposed = decide(patched.state, ev("mr_opened", changeset_id="cs-1", mr_url="http://scm/mr/7")).state
+    assert decide(proposed, ev("fix_promoted", changeset_id="cs-1")).state.phase == "resolved"
+    assert decide(patched.state, ev("fix_promoted", changeset_id="cs-1")).state == patched.state  # too early

@@ -154,3 +154,27 @@ def test_close_ends_the_run() -> None:
 def test_malformed_events_are_invalid(state_events: tuple[Event, ...], event: Event) -> None:
     with pytest.raises(InvalidEvent):
         decide(run(*state_events) if state_events else None, event)
+
+
+def test_a_degraded_deploy_fails_the_run_and_opens_a_deploy_incident() -> None:
+    state = run(STARTED, DEPLOYED)
+    degraded = decide(state, ev("synced", health="Degraded", sync_status="Synced", revision="r1",
+                                message="back-off restarting failed container"))  # fmt: skip
+    assert degraded.state.phase == "failed"
+    assert "deploy degraded in api-preflight" in degraded.state.reason
+    sends = {s.kind: s for s in only(degraded.effects, Send)}
+    assert sends["artifact"].event.name == "verification_failed"
+    incident = sends["incident"]
+    assert (incident.instance, incident.event.name) == ("inc-pf-1", "alert_fired")
+    assert incident.event.data["labels"]["env"] == "preflight"
+    assert incident.event.data["commit_sha"] == "abc1234"
+
+
+def test_a_sync_of_another_revision_is_ignored_and_an_early_one_is_kept_until_deployed() -> None:
+    state = run(STARTED, DEPLOYED)
+    assert decide(state, ev("synced", health="Degraded", revision="r0")).state == state
+    early = run(STARTED, ev("synced", health="Healthy", sync_status="Synced", revision="r1"))
+    assert early.phase == "deploying"
+    deployed = decide(early, DEPLOYED)
+    assert deployed.state.phase == "verifying"
+    assert [j.job for j in only(deployed.effects, TriggerJob)] == ["schedule-verification"]
