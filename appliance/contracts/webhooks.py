@@ -9,6 +9,7 @@ import msgspec
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+MaybeId = Annotated[str, msgspec.Meta(max_length=200)]  # "" when not given
 
 
 class AlertmanagerAlert(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -64,12 +65,19 @@ class FixPatchInline(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class JenkinsCallback(msgspec.Struct, frozen=True, kw_only=True):
-    """What a CI job (create-mr-from-patch and friends) posts back to /webhooks/jenkins."""
+    """What a CI job posts back to /webhooks/jenkins (docs/golden-paths.md): which fields a job must
+    send depends on `job` (create-mr-from-patch: changeset_id, mr_url; build: artifact_id, image;
+    deploy-preflight: preflight_id, revision; promote: artifact_id)."""
 
-    changeset_id: Id
     status: Literal["success", "failure", "aborted"]
+    job: Literal["create-mr-from-patch", "build", "deploy-preflight", "promote"] = "create-mr-from-patch"
+    changeset_id: MaybeId = ""
+    artifact_id: MaybeId = ""
+    preflight_id: MaybeId = ""
     mr_url: str = ""
-    job: str = "create-mr-from-patch"
+    image: str = ""
+    digest: str = ""
+    revision: str = ""
     detail: Text = ""
 
 

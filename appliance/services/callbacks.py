@@ -20,7 +20,7 @@ from appliance.contracts.webhooks import (
 from appliance.contracts.workflow import Envelope, Event
 from appliance.logic.risk import risk_score
 from appliance.ports.store import EvidenceRow
-from appliance.services import access
+from appliance.services import access, releases
 from appliance.services.context import Context
 from appliance.services.errors import Invalid, NotFound, ServiceError
 
@@ -177,28 +177,38 @@ async def fix_inline(
     )
 
 
+# what a successful CI callback must name, and the event it becomes: job -> (target field, kind, event)
+JENKINS_ROUTES: dict[str, tuple[str, str, str]] = {
+    "create-mr-from-patch": ("changeset_id", "changeset", "mr_opened"),
+    "build": ("artifact_id", "artifact", "built"),
+    "deploy-preflight": ("preflight_id", "preflight", "deployed"),
+    "promote": ("artifact_id", "artifact", "promoted"),
+}
+# a field the success event needs, per job
+JENKINS_NEEDS = {"create-mr-from-patch": "mr_url", "build": "image", "deploy-preflight": "revision"}
+
+
 async def jenkins(
     ctx: Context, payload: JenkinsCallback, *, authorization: str | None, body: bytes
 ) -> Accepted:
+    field, kind, name = JENKINS_ROUTES[payload.job]
+    target = str(getattr(payload, field))
+    if not target:
+        raise Invalid(f"a {payload.job} callback needs {field}")
     if payload.status == "success":
-        if not payload.mr_url:
-            raise Invalid("a successful create-mr-from-patch callback needs mr_url")
-        event = Event(
-            name="mr_opened",
-            data={"changeset_id": payload.changeset_id, "mr_url": payload.mr_url, "status": payload.status},
-        )
-        return await _deliver(
-            ctx,
-            authorization,
-            body,
-            action="webhook jenkins",
-            jobs=CI_JOBS,
-            instance=None,
-            kind="changeset",
-            event=event,
-            target=payload.changeset_id,
-        )
-    event = Event(name="job_failed", data={"job": payload.job, "reason": payload.detail or payload.status})
+        needed = JENKINS_NEEDS.get(payload.job)
+        if needed and not getattr(payload, needed):
+            raise Invalid(f"a successful {payload.job} callback needs {needed}")
+        data: dict[str, Any] = {"status": payload.status}
+        for key in ("changeset_id", "mr_url", "image", "digest", "revision"):
+            if value := getattr(payload, key):
+                data[key] = value
+        event = Event(name=name, data=data)
+    else:
+        # a build whose tests fail fails again when re-run: only a person's change can help
+        reason = payload.detail or payload.status
+        failed = {"job": payload.job, "reason": reason, "permanent": payload.job == "build"}
+        event = Event(name="job_failed", data=failed)
     return await _deliver(
         ctx,
         authorization,
@@ -206,8 +216,9 @@ async def jenkins(
         action="webhook jenkins",
         jobs=CI_JOBS,
         instance=None,
-        kind=None,
+        kind=kind if payload.status == "success" else None,
         event=event,
+        target=target if payload.status == "success" else None,
     )
 
 
@@ -236,14 +247,16 @@ async def verification(
 
 
 async def gitlab(ctx: Context, event_name: str, payload: dict[str, Any]) -> Accepted:
-    """GitLab project hooks: merge request events move the change set whose branch they name."""
+    """GitLab project hooks: merge request events move the change set whose branch they name (a merge
+    also builds the merge commit for it); a push to an app's default branch builds the new commit."""
     attrs = _mapping(payload.get("object_attributes"))
+    kind = str(payload.get("object_kind") or "")
     action = str(attrs.get("action") or "")
     branch = str(attrs.get("source_branch") or "")
     names = {"merge": "merged", "approved": "approved", "close": "close"}
+    touched: list[str] = []
     async with ctx.store.transaction() as tx:
         target = await tx.open_instance(kind="changeset", correlation=branch) if branch else None
-        delivered = None
         if target is not None and action in names:
             user = _mapping(payload.get("user"))
             by = str(user.get("username") or "gitlab")
@@ -258,33 +271,41 @@ async def gitlab(ctx: Context, event_name: str, payload: dict[str, Any]) -> Acce
                     data={"by": by, "role": "reviewer", "mr_url": str(attrs.get("url") or "")},
                 ),
             )
-            delivered = await ctx.engine.deliver(tx, envelope)
+            touched.append((await ctx.engine.deliver(tx, envelope)).instance)
+            if action == "merge" and (built := await releases.merged(ctx, tx, payload, target.id)):
+                touched.append(built.instance)
+        if kind == "push" and (built := await releases.push(ctx, tx, payload)):
+            touched.append(built.instance)
         await tx.add_audit(
             at=ctx.clock.now(),
             actor="gitlab",
             action=f"webhook gitlab {event_name}",
-            object=branch or "gitlab",
-            outcome="ok" if delivered else "ignored",
+            object=branch or str(payload.get("ref") or "gitlab"),
+            outcome="ok" if touched else "ignored",
             links={},
-            detail=action,
+            detail=action or kind,
         )
     ctx.engine.committed()
-    return Accepted(accepted=int(delivered is not None), instances=[delivered.instance] if delivered else [])
+    return Accepted(accepted=len(touched), instances=touched)
 
 
 async def argocd(ctx: Context, payload: ArgoCdNotification) -> Accepted:
-    """Argo CD notifications: recorded in the audit trail; the preflight runs read sync state from it."""
+    """Argo CD notifications: recorded in the audit trail, and delivered to the preflight run that
+    waits for that app's sync."""
     async with ctx.store.transaction() as tx:
+        delivered = await releases.argocd(ctx, tx, payload)
         await tx.add_audit(
             at=ctx.clock.now(),
             actor="argocd",
             action=f"webhook argocd {payload.trigger}".strip(),
             object=f"application:{payload.app}",
             outcome="ok",
-            links={},
+            links={"preflight": delivered.instance} if delivered else {},
             detail=f"sync={payload.sync_status} health={payload.health_status} rev={payload.revision}",
         )
-    return Accepted(accepted=1, instances=[])
+    ctx.engine.committed()
+    instances = [delivered.instance] if delivered else []
+    return Accepted(accepted=1, duplicates=int(bool(delivered and delivered.duplicate)), instances=instances)
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -56,14 +56,18 @@ async def load(ctx: Context, meta: ProjectMeta, *, actor: str) -> ProjectMeta:
     return meta
 
 
+def decode_meta(raw: bytes) -> ProjectMeta:
+    return msgspec.json.decode(raw, type=ProjectMeta)
+
+
 async def get(ctx: Context, name: str) -> ProjectMeta:
     async with ctx.store.read() as r:
         raw = await r.project(name)
     if raw is None:
         raise NotFound(f"no project {name!r}")
-    return msgspec.json.decode(raw, type=ProjectMeta)
+    return decode_meta(raw)
 
 
 async def all_(ctx: Context) -> list[ProjectMeta]:
     async with ctx.store.read() as r:
-        return [msgspec.json.decode(raw, type=ProjectMeta) for _, raw in await r.projects()]
+        return [decode_meta(raw) for _, raw in await r.projects()]

@@ -1,0 +1,184 @@
+"""From a merged fix to production with port doubles: merge -> build -> preflight -> verification ->
+promotion, driven by the same webhooks and callbacks CI, GitLab and Argo CD send."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import msgspec
+
+from appliance.bootstrap import Appliance
+from appliance.contracts.entities import Role
+from appliance.contracts.webhooks import ArgoCdNotification, JenkinsCallback, VerificationCallback
+from appliance.contracts.workflow import Envelope, Event
+from appliance.services import actions, callbacks, projects, queries
+from appliance.services.access import Principal
+from tests.support.doubles import RecordingCi
+
+META = """
+name: shop
+autonomy: 1
+apps:
+  - {name: shop-api, kind: api}
+environments:
+  - {name: agents}
+  - {name: preflight, autonomy: 1}
+  - {name: production, autonomy: LEVEL}
+"""
+SHA = "0123456789abcdef0123456789abcdef01234567"
+OWNER = Principal(name="olga", role=Role.OWNER)
+
+
+async def _setup(appliance: Appliance, ci: RecordingCi, *, level: int, risk: int) -> None:
+    ctx = appliance.ctx
+    await projects.load(ctx, projects.parse_meta(META.replace("LEVEL", str(level))), actor="test")
+    created = Event(
+        name="created",
+        data={"project": "shop", "title": "Set SHOP_DB_URL", "origin": "feature", "branch": "cs-1-fix",
+              "apps": ["shop-api"], "risk": risk},
+    )  # fmt: skip
+    await ctx.engine.submit(
+        Envelope(
+            id="t:created", instance="cs-1", kind="changeset", at=ctx.clock.now(), actor="t", event=created
+        )
+    )
+    await appliance.dispatcher.tick()
+    token = _token(ci, "create-mr-from-patch")
+    opened = JenkinsCallback(
+        status="success", changeset_id="cs-1", mr_url="http://gitlab/shop/shop-api/-/merge_requests/1"
+    )
+    await _jenkins(appliance, opened, token)
+    await actions.act(ctx, OWNER, kind="changeset", id="cs-1", action="approve")
+
+
+def _token(ci: Any, job: str) -> str:
+    [params] = [p for j, _, p in ci.calls if j == job][-1:]
+    return str(params["CALLBACK_TOKEN"])
+
+
+async def _jenkins(appliance: Appliance, payload: JenkinsCallback, token: str) -> None:
+    body = msgspec.json.encode(payload)
+    await callbacks.jenkins(appliance.ctx, payload, authorization=f"Bearer {token}", body=body)
+
+
+def _merge_hook() -> dict[str, Any]:
+    return {
+        "object_kind": "merge_request",
+        "user": {"username": "olga"},
+        "project": {"path_with_namespace": "shop/shop-api", "default_branch": "main"},
+        "object_attributes": {"id": 11, "action": "merge", "source_branch": "cs-1-fix", "state": "merged",
+                              "merge_commit_sha": SHA, "updated_at": "2026-11-28 08:00:00 UTC",
+                              "url": "http://gitlab/shop/shop-api/-/merge_requests/1"},
+    }  # fmt: skip
+
+
+async def _state(appliance: Appliance, kind: str, id: str) -> dict[str, Any]:
+    return (await queries.instance(appliance.ctx, kind, id)).state
+
+
+async def _through_preflight(appliance: Appliance, ci: RecordingCi) -> str:
+    ctx = appliance.ctx
+    await callbacks.gitlab(ctx, "Merge Request Hook", _merge_hook())
+    # the push of the merge commit arrives too: it names the same artifact, no second build
+    push = {"object_kind": "push", "ref": "refs/heads/main", "after": SHA, "user_username": "olga",
+            "project": {"path_with_namespace": "shop/shop-api", "default_branch": "main"}}  # fmt: skip
+    await callbacks.gitlab(ctx, "Push Hook", push)
+    await appliance.dispatcher.tick()
+    art = f"art-shop-api-{SHA[:12]}"
+    assert [k for j, k, _ in ci.calls if j == "build"] == [f"{art}:build:1"]
+    assert (await _state(appliance, "changeset", "cs-1"))["phase"] == "merged"
+    image = "registry/shop/shop-api:0123456789ab"
+    built = JenkinsCallback(status="success", job="build", artifact_id=art, image=image, digest="sha256:aa")
+    await _jenkins(appliance, built, _token(ci, "build"))
+    await appliance.dispatcher.tick()
+    assert (await _state(appliance, "artifact", art))["phase"] == "not-promotable"
+    assert (await _state(appliance, "changeset", "cs-1"))["phase"] == "in-preflight"
+    [deploy] = [p for j, _, p in ci.calls if j == "deploy-preflight"]
+    assert (deploy["image"], deploy["preflight_id"]) == (image, f"pf-{art}")
+    # Argo CD may report before the deploy callback: the run keeps it for its revision
+    healthy = ArgoCdNotification(app="shop-api-preflight", sync_status="Synced", health_status="Healthy",
+                                 revision="rev-1", trigger="on-deployed")  # fmt: skip
+    await callbacks.argocd(ctx, healthy)
+    deployed = JenkinsCallback(
+        status="success", job="deploy-preflight", preflight_id=f"pf-{art}", revision="rev-1"
+    )
+    await _jenkins(appliance, deployed, _token(ci, "deploy-preflight"))
+    await appliance.dispatcher.tick()
+    assert (await _state(appliance, "preflight", f"pf-{art}"))["phase"] == "verifying"
+    passed = VerificationCallback(app_id="shop-api", env="preflight", verification_id=f"pf-{art}",
+                                  status="passed", report_id="rep-1")  # fmt: skip
+    await callbacks.verification(ctx, passed, authorization=f"Bearer {_token(ci, 'schedule-verification')}",
+                                 body=msgspec.json.encode(passed))  # fmt: skip
+    await appliance.dispatcher.tick()
+    return art
+
+
+async def test_an_owner_promotes_at_level_one(appliance: Appliance, ci: RecordingCi) -> None:
+    await _setup(appliance, ci, level=1, risk=10)
+    art = await _through_preflight(appliance, ci)
+    assert (await _state(appliance, "artifact", art))["phase"] == "verified"
+    assert (await _state(appliance, "changeset", "cs-1"))["phase"] == "verified"
+    assert not [j for j, _, _ in ci.calls if j == "promote"]  # waits for an owner
+    await actions.act(appliance.ctx, OWNER, kind="artifact", id=art, action="promote")
+    await appliance.dispatcher.tick()
+    [promote] = [p for j, _, p in ci.calls if j == "promote"]
+    assert (promote["approved_by"], promote["report_id"]) == ("olga", "rep-1")
+    done = JenkinsCallback(status="success", job="promote", artifact_id=art, mr_url="http://gitlab/mr/2")
+    await _jenkins(appliance, done, _token(ci, "promote"))
+    assert (await _state(appliance, "artifact", art))["phase"] == "promoted"
+    assert (await _state(appliance, "changeset", "cs-1"))["phase"] == "promoted"
+
+
+async def test_level_two_low_risk_promotes_itself(appliance: Appliance, ci: RecordingCi) -> None:
+    await _setup(appliance, ci, level=2, risk=10)
+    art = await _through_preflight(appliance, ci)
+    state = await _state(appliance, "artifact", art)
+    assert (state["phase"], state["approved_by"]) == ("promoting", "autopilot")
+    assert [j for j, _, _ in ci.calls].count("promote") == 1
+
+
+async def test_a_degraded_preflight_blocks_the_artifact_and_opens_an_incident(
+    appliance: Appliance, ci: RecordingCi
+) -> None:
+    await _setup(appliance, ci, level=2, risk=10)
+    ctx = appliance.ctx
+    await callbacks.gitlab(ctx, "Merge Request Hook", _merge_hook())
+    await appliance.dispatcher.tick()
+    art = f"art-shop-api-{SHA[:12]}"
+    built = JenkinsCallback(status="success", job="build", artifact_id=art, image="r/shop-api:1")
+    await _jenkins(appliance, built, _token(ci, "build"))
+    await appliance.dispatcher.tick()
+    deployed = JenkinsCallback(
+        status="success", job="deploy-preflight", preflight_id=f"pf-{art}", revision="rev-2"
+    )
+    await _jenkins(appliance, deployed, _token(ci, "deploy-preflight"))
+    degraded = ArgoCdNotification(app="shop-api-preflight", sync_status="Synced", health_status="Degraded",
+                                  revision="rev-2", trigger="on-health-degraded",
+                                  message="back-off restarting failed container")  # fmt: skip
+    await callbacks.argocd(ctx, degraded)
+    await appliance.dispatcher.tick()
+    assert (await _state(appliance, "artifact", art))["phase"] == "rejected"
+    assert (await _state(appliance, "changeset", "cs-1"))["phase"] == "failed"
+    incident = await _state(appliance, "incident", f"inc-pf-{art}")
+    assert (incident["namespace"], incident["phase"]) == ("shop-api-preflight", "collecting-evidence")
+    [collect] = [p for j, _, p in ci.calls if j == "schedule-evidence-collector"]
+    assert collect["commit_sha"] == SHA
+
+
+async def test_a_failed_build_callback_rejects_without_retrying(
+    appliance: Appliance, ci: RecordingCi
+) -> None:
+    await _setup(appliance, ci, level=1, risk=10)
+    await callbacks.gitlab(appliance.ctx, "Merge Request Hook", _merge_hook())
+    await appliance.dispatcher.tick()
+    art = f"art-shop-api-{SHA[:12]}"
+    failed = JenkinsCallback(
+        status="failure", job="build", artifact_id=art, detail="ci/ tests failed: 2 of 5"
+    )
+    await _jenkins(appliance, failed, _token(ci, "build"))
+    await appliance.dispatcher.tick()
+    state = await _state(appliance, "artifact", art)
+    assert state["phase"] == "rejected" and "ci/ tests failed" in state["reason"]
+    assert [j for j, _, _ in ci.calls].count("build") == 1
+    assert json.dumps(state).count("CALLBACK_TOKEN") == 0
