@@ -94,3 +94,14 @@ class Status(msgspec.Struct, frozen=True, kw_only=True):
 class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
     status_code: int
     detail: str
+
+
+class FeatureCreate(msgspec.Struct, frozen=True, kw_only=True):
+    """A request for change: one change set across `apps` (all of the project's, if none named)."""
+
+    project: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    description: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
+    apps: Annotated[
+        list[Annotated[str, msgspec.Meta(min_length=1, max_length=100)]], msgspec.Meta(max_length=50)
+    ] = []

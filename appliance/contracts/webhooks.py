@@ -75,6 +75,7 @@ class JenkinsCallback(msgspec.Struct, frozen=True, kw_only=True):
     artifact_id: MaybeId = ""
     preflight_id: MaybeId = ""
     mr_url: str = ""
+    mrs: dict[str, str] = {}  # app -> its MR, when a change set spans several apps
     image: str = ""
     digest: str = ""
     revision: str = ""

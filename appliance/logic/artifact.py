@@ -60,6 +60,7 @@ BY_PEOPLE = ("reject", "promotion_approved")
 BY_SYSTEMS = (
     "build_requested",
     "linked",
+    "release",
     "built",
     "registered",
     "verification_passed",
@@ -97,6 +98,7 @@ class ArtifactRecord(msgspec.Struct, frozen=True, kw_only=True):
     autonomy: int = 0
     risk: float | None = None
     preflight_id: str | None = None
+    hold: bool = False  # wait for `release` from the change set before preflight
     reason: str = ""
     steps: tuple[StepRecord, ...] = ()
 
@@ -193,34 +195,31 @@ def _build_failed(
 
 
 def _registered(s: ArtifactRecord, event: Event, now: datetime) -> Decision[ArtifactRecord]:
-    """`built {image, digest}` of the build this artifact waits for: registered, and into preflight."""
+    """`built {image, digest}` of the build this artifact waits for: registered, and into preflight
+    (or, held, reported to its change set to wait for `release`)."""
     (image,) = require(event, "image")
     digest = event.data.get("digest")
     s = msgspec.structs.replace(s, image=str(image), digest=str(digest) if digest else None)
     s = _move(s, BUILT, now, "build", "ok", str(image))
-    s = msgspec.structs.replace(_move(s, NOT_PROMOTABLE, now, "registry", "ok", str(digest or image)),
-                                preflight_id=f"pf-{s.id}")  # fmt: skip
-    started = Event(
-        name="started",
-        data={
-            "app": s.app,
-            "artifact_id": s.id,
-            "project": s.project,
-            "commit_sha": s.commit_sha,
-            "image": s.image,
-        },
+    s = _move(s, NOT_PROMOTABLE, now, "registry", "ok", str(digest or image))
+    effects: tuple[Effect, ...] = (
+        CancelTimer(name=steps.TIMER),
+        _notify(s, BUILT, f"built from {s.commit_sha}: {s.image}"),
     )
+    if s.hold and s.changeset_id:
+        return Decision(s, (*effects, *_to_changeset(s, "artifact_built", {})))
+    started = _to_preflight(s, now)
+    return Decision(started.state, (*effects, *started.effects))
+
+
+def _to_preflight(s: ArtifactRecord, now: datetime) -> Decision[ArtifactRecord]:
+    """Start the preflight run `pf-{id}` of this artifact, and tell the change set."""
+    s = msgspec.structs.replace(s, preflight_id=f"pf-{s.id}", hold=False)
+    data = {"app": s.app, "artifact_id": s.id, "project": s.project, "commit_sha": s.commit_sha}
+    started = Event(name="started", data={**data, "image": s.image})
     preflight = Send(kind="preflight", instance=f"pf-{s.id}", event_id=f"{s.id}:preflight", event=started)
     relay = _to_changeset(s, "preflight_started", {"preflight_id": f"pf-{s.id}"})
-    return Decision(
-        s,
-        (
-            CancelTimer(name=steps.TIMER),
-            _notify(s, BUILT, f"built from {s.commit_sha}: {s.image}"),
-            preflight,
-            *relay,
-        ),
-    )
+    return Decision(s, (preflight, *relay))
 
 
 def _verified(s: ArtifactRecord, event: Event, now: datetime) -> Decision[ArtifactRecord]:
@@ -271,6 +270,7 @@ def _request(instance: str, event: Event, now: datetime) -> Decision[ArtifactRec
         changeset_id=str(changeset) if changeset else None,
         autonomy=int(steps.number(event, "autonomy") or 0),
         risk=steps.number(event, "risk"),
+        hold=bool(event.data.get("hold")) and bool(changeset),
         steps=(StepRecord(at=now, step="build requested", outcome="ok", message=sha),),
     )
     return _run_build(s, now)
@@ -311,6 +311,9 @@ def decide(
         return _linked(s, event, now)
     if s.phase == BUILDING:
         return _building(s, event, now)
+    if name == "release" and s.phase == NOT_PROMOTABLE and s.hold:
+        released = _to_preflight(_move(s, s.phase, now, "release", "ok", "its turn in deploy order"), now)
+        return released
     if name == "registered" and s.phase == BUILT:
         digest = event.data.get("digest")
         s = msgspec.structs.replace(s, digest=str(digest) if digest else None)

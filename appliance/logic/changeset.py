@@ -6,6 +6,12 @@ Phases, in order (only `proposing` arms the timer `step`):
   approved      waiting for `merged`
   merged        waiting for `preflight_started`
   in-preflight  waiting for `verification_passed` for every app (or `verification_failed`)
+
+Several apps (a feature): `apps` is in deploy order (dependencies first), each app has its own MR,
+`merged {app}` counts per app and the change set is merged once every app is. Each app's artifact
+holds after its build (`artifact_built {app, artifact_id}`); once every app is merged and built, the
+change set sends `release` to the first app's artifact, and to the next one when the one before has
+passed verification, so an app is deployed to preflight only after what it depends on passed.
   verified      waiting for `promoted`
   stalled       proposing ran out of attempts; waiting for a person to `retry` or `close`
   promoted | rejected | closed | failed   final
@@ -55,6 +61,7 @@ BY_PEOPLE = ("approved", "rejected", "merged", "close", "retry")
 BY_SYSTEMS = (
     "created",
     "mr_opened",
+    "artifact_built",
     "preflight_started",
     "verification_passed",
     "verification_failed",
@@ -86,6 +93,10 @@ class ChangeSetState(msgspec.Struct, frozen=True, kw_only=True):
     approved_by: str | None = None
     preflights: tuple[str, ...] = ()
     reports: dict[str, str] = {}  # app -> its passing verification report
+    mrs: dict[str, str] = {}  # app -> its merge request (several apps)
+    merged_apps: tuple[str, ...] = ()
+    artifacts: dict[str, str] = {}  # app -> its held artifact, waiting for `release`
+    released: tuple[str, ...] = ()
     attempt: int = 1
     round_start: int = 1  # the first attempt of the current round (a person's retry starts a round)
     reason: str = ""
@@ -170,7 +181,10 @@ def _job_failed(s: ChangeSetState, event: Event, now: datetime) -> Decision[Chan
 
 def _opened(s: ChangeSetState, event: Event, now: datetime) -> Decision[ChangeSetState]:
     (url,) = require(event, "mr_url")
+    mrs = event.data.get("mrs")
     s = msgspec.structs.replace(_move(s, OPEN, now, "merge request", str(url)), mr_url=str(url))
+    if isinstance(mrs, dict):
+        s = msgspec.structs.replace(s, mrs={str(k): str(v) for k, v in mrs.items() if k in s.apps})
     effects: tuple[Effect, ...] = (
         CancelTimer(name=steps.TIMER),
         _notify(s, OPEN, "MR opened", {"mr": str(url)}),
@@ -224,6 +238,41 @@ def _verification_passed(s: ChangeSetState, event: Event, now: datetime) -> Deci
         return Decision(s)
     s = _move(s, VERIFIED, now, "verified", ", ".join(f"{a}: {r}" for a, r in sorted(reports.items())))
     return Decision(s, (_notify(s, VERIFIED, "verified in preflight"),))
+
+
+def _merged(s: ChangeSetState, event: Event, now: datetime) -> Decision[ChangeSetState]:
+    """One app's MR merged (`app`), or, without `app`, all of them."""
+    app = event.data.get("app")
+    if app is not None and app not in s.apps:
+        return Decision(s)
+    merged = tuple(dict.fromkeys((*s.merged_apps, *([str(app)] if app else s.apps))))
+    by = event.data.get("by", "someone")
+    s = msgspec.structs.replace(s, merged_apps=merged)
+    if set(s.apps) - set(merged):
+        return Decision(_note(s, now, "merge", "ok", f"{app} merged by {by}"))
+    s = _move(s, MERGED, now, "merge", f"merged by {by}")
+    released = _release_next(s, now)
+    return Decision(released.state, (_notify(s, MERGED, "merged"), *released.effects))
+
+
+def _release_next(
+    s: ChangeSetState, now: datetime, effects: tuple[Effect, ...] = ()
+) -> Decision[ChangeSetState]:
+    """Send `release` to the next held artifact in deploy order, once its turn has come."""
+    if s.phase not in (MERGED, IN_PREFLIGHT) or len(s.apps) < 2:
+        return Decision(s, effects)
+    for app in s.apps:  # deploy order
+        if app in s.reports:
+            continue  # passed: the next one may go
+        if app in s.released or app not in s.artifacts:
+            return Decision(s, effects)  # on its way, or not built yet: wait
+        s = _note(msgspec.structs.replace(s, released=(*s.released, app)), now, "release", "ok", app)
+        release = Event(name="release", data={"changeset_id": s.id})
+        send = Send(
+            kind="artifact", instance=s.artifacts[app], event_id=f"{s.id}:release:{app}", event=release
+        )
+        return Decision(s, (*effects, send))
+    return Decision(s, effects)
 
 
 def _create(instance: str, event: Event, now: datetime) -> Decision[ChangeSetState]:
@@ -281,12 +330,20 @@ def decide(
     if name in ("approved", "rejected"):
         return _review(s, event, now)
     if name == "merged" and s.phase == APPROVED:  # a merge counts only after an approval recorded here
-        s = _move(s, MERGED, now, "merge", f"merged by {event.data.get('by', 'someone')}")
-        return Decision(s, (_notify(s, MERGED, "merged"),))
+        return _merged(s, event, now)
+    if name == "artifact_built" and s.phase in (APPROVED, MERGED, IN_PREFLIGHT):
+        app, artifact = (str(v) for v in require(event, "app", "artifact_id"))
+        if app not in s.apps or app in s.artifacts:
+            return ignore
+        s = _note(
+            msgspec.structs.replace(s, artifacts={**s.artifacts, app: artifact}), now, "build", "ok", app
+        )
+        return _release_next(s, now)
     if name == "preflight_started" and s.phase in (MERGED, IN_PREFLIGHT):
         return _preflight_started(s, event, now)
     if name == "verification_passed" and s.phase == IN_PREFLIGHT:
-        return _verification_passed(s, event, now)
+        passed = _verification_passed(s, event, now)
+        return _release_next(passed.state, now, passed.effects) if len(s.apps) > 1 else passed
     if name == "verification_failed" and s.phase == IN_PREFLIGHT:
         (report,) = require(event, "report_id")
         reason = f"verification failed ({report}): {event.data.get('reason', 'no reason given')}"

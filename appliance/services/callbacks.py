@@ -200,7 +200,7 @@ async def jenkins(
         if needed and not getattr(payload, needed):
             raise Invalid(f"a successful {payload.job} callback needs {needed}")
         data: dict[str, Any] = {"status": payload.status}
-        for key in ("changeset_id", "mr_url", "image", "digest", "revision"):
+        for key in ("changeset_id", "mr_url", "mrs", "image", "digest", "revision"):
             if value := getattr(payload, key):
                 data[key] = value
         event = Event(name=name, data=data)
@@ -268,7 +268,8 @@ async def gitlab(ctx: Context, event_name: str, payload: dict[str, Any]) -> Acce
                 actor=f"gitlab:{by}",
                 event=Event(
                     name=names[action],
-                    data={"by": by, "role": "reviewer", "mr_url": str(attrs.get("url") or "")},
+                    data={"by": by, "role": "reviewer", "mr_url": str(attrs.get("url") or "")}
+                    | ({"app": app} if (app := _repo(payload)) else {}),
                 ),
             )
             touched.append((await ctx.engine.deliver(tx, envelope)).instance)
@@ -306,6 +307,11 @@ async def argocd(ctx: Context, payload: ArgoCdNotification) -> Accepted:
     ctx.engine.committed()
     instances = [delivered.instance] if delivered else []
     return Accepted(accepted=1, duplicates=int(bool(delivered and delivered.duplicate)), instances=instances)
+
+
+def _repo(payload: dict[str, Any]) -> str:
+    """The repository a GitLab hook is about ("shop-api" of "shop/shop-api")."""
+    return str(_mapping(payload.get("project")).get("path_with_namespace") or "").rpartition("/")[2]
 
 
 def _mapping(value: Any) -> dict[str, Any]:

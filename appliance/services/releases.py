@@ -59,6 +59,8 @@ async def request_build(
         data["changeset_id"] = changeset_id
         if state is not None and state.risk is not None:
             data["risk"] = state.risk
+        if state is not None and len(state.apps) > 1:
+            data["hold"] = True  # the change set releases its apps in deploy order
     envelope = Envelope(
         id=f"build:{path}:{sha}:{changeset_id or 'push'}",
         instance=artifact_id(app, sha),

@@ -182,3 +182,35 @@ async def test_a_failed_build_callback_rejects_without_retrying(
     assert state["phase"] == "rejected" and "ci/ tests failed" in state["reason"]
     assert [j for j, _, _ in ci.calls].count("build") == 1
     assert json.dumps(state).count("CALLBACK_TOKEN") == 0
+
+
+async def test_a_feature_across_two_apps_is_planned_in_deploy_order(
+    appliance: Appliance, ci: RecordingCi, client: Any, owner_token: str
+) -> None:
+    meta = """
+name: shop
+apps:
+  - {name: shop-frontend, kind: frontend, depends_on: [shop-api]}
+  - {name: shop-api, kind: api, depends_on: [postgres]}
+components:
+  - {name: postgres, kind: postgres}
+"""
+    await projects.load(appliance.ctx, projects.parse_meta(meta), actor="test")
+    auth = {"Authorization": f"Bearer {owner_token}"}
+    created = await client.post(
+        "/api/features", json={"project": "shop", "title": "Product search"}, headers=auth
+    )
+    assert created.status_code == 201, created.text
+    state = created.json()["state"]
+    assert state["apps"] == ["shop-api", "shop-frontend"]  # the API first: the frontend depends on it
+    assert state["branch"].endswith("-product-search") and state["origin"] == "feature"
+    await appliance.dispatcher.tick()
+    [params] = [p for j, _, p in ci.calls if j == "create-mr-from-patch"]
+    assert params["apps"] == "shop-api,shop-frontend" and "patch_id" not in params
+    unknown = await client.post("/api/features", json={"project": "shop", "title": "x", "apps": ["billing"]},
+                                headers=auth)  # fmt: skip
+    assert unknown.status_code == 422 and "no app 'billing'" in unknown.text
+    missing = await client.post("/api/features", json={"project": "nope", "title": "x"}, headers=auth)
+    assert missing.status_code == 404
+    anonymous = await client.post("/api/features", json={"project": "shop", "title": "x"})
+    assert anonymous.status_code == 401

@@ -101,6 +101,8 @@ CHANGESET = Alphabet(
         ev("created", **_CREATED, origin="feature"),
         ev("mr_opened", changeset_id="cs-1", mr_url="http://scm/mr/1", status="success"),
         *(ev("mr_opened", changeset_id="cs-1", status="failure", key=f"cs-1:{MR}:{a}") for a in ATTEMPTS),
+        ev("artifact_built", app="api", artifact_id="art-1"),
+        ev("artifact_built", app="web", artifact_id="art-2"),
         ev("preflight_started", preflight_id="pf-1"),
         ev("preflight_started", preflight_id="pf-2"),
         ev("verification_passed", report_id="rep-1", app="api"),
@@ -115,6 +117,7 @@ CHANGESET = Alphabet(
         *(ev("approved", by=who, role=role) for who, role in PEOPLE),
         *(ev("rejected", by=who, role=role) for who, role in PEOPLE[1:]),
         ev("merged", by="olga"),
+        ev("merged", by="olga", app="web"),
         ev("retry", by="olga"),
         ev("close", by="olga"),
     ),
@@ -134,12 +137,23 @@ ARTIFACT = Alphabet(
     instance="art-1",
     starts=(
         ev("built", app="api", commit_sha="abc1234", image="registry/shop/api:abc1234", project="shop"),
-        ev("build_requested", app="api", commit_sha="abc1234", project="shop", changeset_id="cs-1",
-           autonomy=2, risk=10),  # fmt: skip
+        ev(
+            "build_requested",
+            app="api",
+            commit_sha="abc1234",
+            project="shop",
+            changeset_id="cs-1",
+            autonomy=2,
+            risk=10,
+        ),  # fmt: skip
+        ev(
+            "build_requested", app="api", commit_sha="abc1234", project="shop", changeset_id="cs-1", hold=True
+        ),
     ),
     by_systems=(
         ev("built", app="api", commit_sha="abc1234", image="registry/shop/api:abc1234", project="shop"),
         ev("linked", changeset_id="cs-2"),
+        ev("release", changeset_id="cs-1"),
         ev("registered", digest="sha256:00ff"),
         ev("verification_passed", report_id="rep-1"),
         ev("verification_failed", report_id="rep-2", reason="contract test failed"),

@@ -178,9 +178,13 @@ def test_a_failing_build_is_retried_then_rejects_the_artifact() -> None:
     assert retry.key == "art-1:build:2" and retry.delay_s > 0
     state = failed.state
     for attempt in (2, 3):
-        state = decide(state, ev("job_failed", job="build", reason="tests", key=f"art-1:build:{attempt}")).state
+        state = decide(
+            state, ev("job_failed", job="build", reason="tests", key=f"art-1:build:{attempt}")
+        ).state
     assert state.phase == "rejected" and "build failed" in state.reason
-    permanent = decide(decide(None, REQUESTED).state, ev("job_failed", job="build", reason="x", permanent=True))
+    permanent = decide(
+        decide(None, REQUESTED).state, ev("job_failed", job="build", reason="x", permanent=True)
+    )
     assert permanent.state.phase == "rejected"
     assert _sends(permanent)[("cs-1", "verification_failed")].data["reason"] == "build failed: x"
 
@@ -205,3 +209,15 @@ def test_a_late_link_to_its_change_set_replays_what_it_missed() -> None:
     assert decide(linked.state, ev("linked", changeset_id="cs-10")).state == linked.state
     promoted = run(plain, BUILT_BY_CI, PASSED, ev("linked", changeset_id="cs-9"), OWNER, ev("promoted"))
     assert promoted.phase == "promoted" and promoted.changeset_id == "cs-9"
+
+
+def test_a_held_artifact_reports_its_build_and_enters_preflight_only_when_released() -> None:
+    held = ev(
+        "build_requested", app="web", commit_sha="abc1234", project="shop", changeset_id="cs-1", hold=True
+    )
+    built = decide(decide(None, held).state, BUILT_BY_CI)
+    assert built.state.phase == "not-promotable"
+    assert set(_sends(built)) == {("cs-1", "artifact_built")}
+    released = decide(built.state, ev("release", changeset_id="cs-1"))
+    assert set(_sends(released)) == {("pf-art-1", "started"), ("cs-1", "preflight_started")}
+    assert decide(released.state, ev("release", changeset_id="cs-1")).state == released.state

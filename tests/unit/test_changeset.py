@@ -244,3 +244,24 @@ def test_an_incident_fix_reaching_production_tells_the_incident() -> None:
     [relay] = only(promoted.effects, Send)
     assert (relay.kind, relay.instance, relay.event.name) == ("incident", "inc-7", "fix_promoted")
     assert promoted.state.phase == "promoted"
+
+
+def test_a_feature_of_two_apps_releases_them_to_preflight_in_deploy_order() -> None:
+    feature = ev("created", project="shop", title="Search", origin="feature", branch="cs-1-search",
+                 apps=["api", "web"])  # fmt: skip
+    approved = ev("approved", by="olga", role="owner")
+    state = run(feature, OPENED, approved, ev("merged", by="olga", app="web"))
+    assert (state.phase, state.merged_apps) == ("approved", ("web",))
+    web_built = decide(state, ev("artifact_built", app="web", artifact_id="art-web"))
+    assert not only(web_built.effects, Send)  # not merged everywhere yet, and web waits for api anyway
+    merged = decide(web_built.state, ev("merged", by="olga", app="api"))
+    assert merged.state.phase == "merged" and not only(merged.effects, Send)  # api not built yet
+    api_built = decide(merged.state, ev("artifact_built", app="api", artifact_id="art-api"))
+    [release] = only(api_built.effects, Send)
+    assert (release.instance, release.event.name) == ("art-api", "release")
+    state = decide(api_built.state, ev("preflight_started", preflight_id="pf-art-api")).state
+    web_turn = decide(state, ev("verification_passed", report_id="rep-api", app="api"))
+    [release] = only(web_turn.effects, Send)
+    assert release.instance == "art-web" and web_turn.state.phase == "in-preflight"
+    done = decide(web_turn.state, ev("verification_passed", report_id="rep-web", app="web"))
+    assert done.state.phase == "verified" and not only(done.effects, Send)

@@ -33,6 +33,7 @@ def create_app(appliance: Appliance, *, run_workers: bool = True) -> Litestar:
             resources.ChangeSetController,
             resources.ArtifactController,
             resources.PreflightController,
+            resources.FeatureController,
             resources.EvidenceController,
             resources.AdminController,
             hooks.WebhookController,

@@ -13,6 +13,7 @@ from appliance.contracts.api import (
     Decision,
     EventRead,
     EvidenceRead,
+    FeatureCreate,
     InstanceRead,
     Status,
     TokenCreate,
@@ -21,7 +22,7 @@ from appliance.contracts.api import (
     UserRead,
 )
 from appliance.contracts.entities import App, Component, Environment, ProjectMeta, Role
-from appliance.services import access, actions, projects, queries
+from appliance.services import access, actions, features, projects, queries
 from appliance.services.access import Principal
 from appliance.services.context import Context
 from appliance.services.errors import Invalid
@@ -146,6 +147,20 @@ IncidentController = _instance_controller("incident", "incidents", ("retry", "cl
 ChangeSetController = _instance_controller("changeset", "changesets", ("approve", "reject", "close"))
 ArtifactController = _instance_controller("artifact", "artifacts", ("promote", "reject"))
 PreflightController = _instance_controller("preflight", "preflights", ())
+
+
+class FeatureController(Controller):
+    path = "/api/features"
+    tags = ["changesets"]
+
+    @post("/", operation_id="request_feature", status_code=201)
+    async def request_feature(
+        self, ctx: NamedDependency[Context], who: NamedDependency[Principal], data: JSONBody[FeatureCreate]
+    ) -> InstanceRead:
+        """Request a feature: a change set across the named apps (all, if none), in deploy order; CI
+        opens one MR per app. Roles: owner, reviewer."""
+        id = await features.request(ctx, who, data)
+        return await queries.instance(ctx, "changeset", id)
 
 
 class EvidenceController(Controller):
