@@ -67,10 +67,13 @@ class FixPatchInline(msgspec.Struct, frozen=True, kw_only=True):
 class JenkinsCallback(msgspec.Struct, frozen=True, kw_only=True):
     """What a CI job posts back to /webhooks/jenkins (docs/golden-paths.md): which fields a job must
     send depends on `job` (create-mr-from-patch: changeset_id, mr_url; build: artifact_id, image;
-    deploy-preflight: preflight_id, revision; promote: artifact_id)."""
+    deploy-preflight: preflight_id, revision; promote: artifact_id; schedule-verification reports
+    only a failure, with preflight_id: its success is the agent's callback)."""
 
     status: Literal["success", "failure", "aborted"]
-    job: Literal["create-mr-from-patch", "build", "deploy-preflight", "promote"] = "create-mr-from-patch"
+    job: Literal["create-mr-from-patch", "build", "deploy-preflight", "schedule-verification", "promote"] = (
+        "create-mr-from-patch"
+    )
     changeset_id: MaybeId = ""
     artifact_id: MaybeId = ""
     preflight_id: MaybeId = ""

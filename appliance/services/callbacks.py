@@ -182,6 +182,7 @@ JENKINS_ROUTES: dict[str, tuple[str, str, str]] = {
     "create-mr-from-patch": ("changeset_id", "changeset", "mr_opened"),
     "build": ("artifact_id", "artifact", "built"),
     "deploy-preflight": ("preflight_id", "preflight", "deployed"),
+    "schedule-verification": ("preflight_id", "preflight", ""),  # success comes from the agent
     "promote": ("artifact_id", "artifact", "promoted"),
 }
 # a field the success event needs, per job
@@ -195,6 +196,8 @@ async def jenkins(
     target = str(getattr(payload, field))
     if not target:
         raise Invalid(f"a {payload.job} callback needs {field}")
+    if payload.status == "success" and not name:
+        raise Invalid(f"{payload.job} reports success through its agent's callback, not /webhooks/jenkins")
     if payload.status == "success":
         needed = JENKINS_NEEDS.get(payload.job)
         if needed and not getattr(payload, needed):

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import msgspec
+import pytest
 
 from appliance.bootstrap import Appliance
 from appliance.contracts.entities import Role
@@ -14,7 +15,8 @@ from appliance.contracts.webhooks import ArgoCdNotification, JenkinsCallback, Ve
 from appliance.contracts.workflow import Envelope, Event
 from appliance.services import actions, callbacks, projects, queries
 from appliance.services.access import Principal
-from tests.support.doubles import RecordingCi
+from appliance.services.errors import Invalid
+from tests.support.doubles import FakeClock, RecordingCi
 
 META = """
 name: shop
@@ -214,3 +216,35 @@ components:
     assert missing.status_code == 404
     anonymous = await client.post("/api/features", json={"project": "shop", "title": "x"})
     assert anonymous.status_code == 401
+
+
+async def test_a_failed_verification_job_is_retried_and_its_success_is_not_taken_from_ci(
+    appliance: Appliance, ci: RecordingCi, clock: FakeClock
+) -> None:
+    await _setup(appliance, ci, level=1, risk=10)
+    ctx = appliance.ctx
+    await callbacks.gitlab(ctx, "Merge Request Hook", _merge_hook())
+    await appliance.dispatcher.tick()
+    art = f"art-shop-api-{SHA[:12]}"
+    await _jenkins(appliance, JenkinsCallback(status="success", job="build", artifact_id=art, image="r/a:1"),
+                   _token(ci, "build"))  # fmt: skip
+    await appliance.dispatcher.tick()
+    deployed = JenkinsCallback(
+        status="success", job="deploy-preflight", preflight_id=f"pf-{art}", revision="r9"
+    )
+    await _jenkins(appliance, deployed, _token(ci, "deploy-preflight"))
+    healthy = ArgoCdNotification(
+        app="shop-api-preflight", health_status="Healthy", sync_status="Synced", revision="r9"
+    )
+    await callbacks.argocd(ctx, healthy)
+    await appliance.dispatcher.tick()
+    claimed = JenkinsCallback(status="success", job="schedule-verification", preflight_id=f"pf-{art}")
+    with pytest.raises(Invalid, match="through its agent"):  # a CI job's word is no verification
+        await _jenkins(appliance, claimed, _token(ci, "schedule-verification"))
+    failed = JenkinsCallback(status="failure", job="schedule-verification", preflight_id=f"pf-{art}",
+                             detail="git push rejected")  # fmt: skip
+    await _jenkins(appliance, failed, _token(ci, "schedule-verification"))
+    clock.advance(seconds=60)
+    await appliance.dispatcher.tick()
+    keys = [k for j, k, _ in ci.calls if j == "schedule-verification"]
+    assert keys == [f"pf-{art}:schedule-verification:1", f"pf-{art}:schedule-verification:2"]
