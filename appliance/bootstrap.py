@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
+from appliance.adapters.embedded.endpoints import ControlPlaneSecrets, Endpoints
+from appliance.adapters.embedded.report import SeedReport
+from appliance.adapters.embedded.seed import seed as seed_stack
+from appliance.adapters.embedded.stack import EmbeddedStack
 from appliance.adapters.jenkins.ci import JenkinsCi
 from appliance.adapters.local import LogNotifier, NoCi, RandomIds, SystemClock
 from appliance.adapters.sqlite.store import SqliteStore
@@ -106,3 +113,54 @@ async def build(
     engine.on_commit = dispatcher.wake
     closers = [ci.aclose] if isinstance(ci, JenkinsCi) else []
     return Appliance(settings=settings, ctx=ctx, dispatcher=dispatcher, store=store, closers=closers)
+
+
+@dataclass
+class Target:
+    """The systems the appliance governs, once up: the settings that reach them, and how to stop them."""
+
+    settings: Settings
+    stack: EmbeddedStack | None = None
+    endpoints: Endpoints | None = None
+
+    async def seed(self, *, progress: Callable[[str], None] | None = None) -> SeedReport | None:
+        """Give the embedded stack the `shop` project (idempotent); nothing for other targets."""
+        if self.endpoints is None:
+            return None
+        return await seed_stack(
+            self.endpoints,
+            control_plane_url=self.settings.base_url,
+            secrets=control_plane_secrets(self.settings),
+            progress=progress,
+        )
+
+    async def stop(self) -> None:
+        if self.stack is not None:
+            await self.stack.stop()
+
+
+def control_plane_secrets(settings: Settings) -> ControlPlaneSecrets:
+    return ControlPlaneSecrets(
+        gitlab=settings.gitlab_secret,
+        argocd=settings.argocd_secret,
+        alertmanager=settings.alertmanager_secret,
+    )
+
+
+async def start_target(settings: Settings, *, with_stack: bool = True) -> Target:
+    """Bring up (or connect to) the systems of `settings.target`. Embedded: the fakes as one child
+    process, whose Jenkins becomes the appliance's CI (unless one is configured)."""
+    if settings.target != "embedded" or not with_stack:
+        return Target(settings=settings)
+    stack = EmbeddedStack(
+        settings.data_dir / "embedded",
+        control_plane_url=settings.base_url,
+        secrets=control_plane_secrets(settings),
+    )
+    endpoints = await stack.start()
+    if not settings.jenkins_url:
+        jenkins = endpoints.jenkins
+        settings = msgspec.structs.replace(
+            settings, jenkins_url=jenkins.url, jenkins_user="pathops", jenkins_token=jenkins.token("pathops")
+        )
+    return Target(settings=settings, stack=stack, endpoints=endpoints)

@@ -1,11 +1,16 @@
 """`python -m fakes up`: start the fakes of the embedded target, each on its own loopback port.
 
     python -m fakes up [--only gitlab,kubernetes,...] [--data-dir DIR] [--port-base N] [--json FILE]
-                       [--option FAKE.KEY=VALUE ...]
+                       [--option FAKE.KEY=VALUE ...] [--options-file FILE] [--identity FAKE=NAME ...]
 
 Prints a table of the fakes and their URLs, and writes FILE (default DIR/fakes.json, mode 0600)
 with every URL and credential a client needs. Runs until interrupted. `--port-base 0` picks free
 ports. Each fake also starts alone: `python -m fakes.<name> --help`.
+
+Every fake knows the identities admin, pathops, ci and argocd; `--identity kubernetes=agent:shop-api`
+adds one to a fake (a token for it, and for S3 a secret key). `--options-file` names a JSON object
+`{"FAKE.KEY": "VALUE"}`, for options that should not show on a command line (webhook secrets);
+`--option` wins over it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import logging
 import os
 import secrets
 import signal
@@ -28,14 +34,17 @@ from fakes.common.config import FakeConfig
 from fakes.common.server import bind
 
 # start order: a fake's peers come before it
-SYSTEMS = ("kubernetes", "gitlab", "harbor", "s3", "jenkins", "alertmanager", "argocd")
-PEERS = {"argocd": ("kubernetes", "gitlab")}
+SYSTEMS = ("kubernetes", "gitlab", "harbor", "s3", "jenkins", "alertmanager", "argocd", "monitor")
+PEERS = {"argocd": ("kubernetes", "gitlab"), "monitor": ("kubernetes", "alertmanager")}
 IDENTITIES = ("admin", "pathops", "ci", "argocd")
 
 
-def plan(only: list[str], data_dir: Path, port_base: int) -> dict[str, dict[str, Any]]:
+def plan(
+    only: list[str], data_dir: Path, port_base: int, extra_identities: dict[str, list[str]] | None = None
+) -> dict[str, dict[str, Any]]:
     """What to start: per fake its port, data dir and the token of each identity."""
-    unknown = sorted(set(only) - set(SYSTEMS))
+    extra_identities = extra_identities or {}
+    unknown = sorted((set(only) | set(extra_identities)) - set(SYSTEMS))
     if unknown:
         raise SystemExit(f"python -m fakes: no fake named {', '.join(unknown)}; known: {', '.join(SYSTEMS)}")
     chosen = [s for s in SYSTEMS if not only or s in only]
@@ -43,19 +52,26 @@ def plan(only: list[str], data_dir: Path, port_base: int) -> dict[str, dict[str,
         missing = [p for p in PEERS.get(name, ()) if p not in chosen]
         if missing:
             raise SystemExit(f"python -m fakes: {name} needs {', '.join(missing)} too")
+    identities = {
+        name: list(dict.fromkeys([*IDENTITIES, *extra_identities.get(name, [])])) for name in chosen
+    }
     return {
         name: {
             "port": port_base + n if port_base else 0,
             "data_dir": str(data_dir / name),
-            "tokens": {identity: f"{name}-{identity}-{secrets.token_hex(8)}" for identity in IDENTITIES},
+            "tokens": {identity: _token(name, identity) for identity in identities[name]},
             **(
-                {"secrets": {identity: secrets.token_urlsafe(24) for identity in IDENTITIES}}
+                {"secrets": {identity: secrets.token_urlsafe(24) for identity in identities[name]}}
                 if name == "s3"
                 else {}
             ),
         }
         for n, name in enumerate(chosen)
     }
+
+
+def _token(name: str, identity: str) -> str:
+    return f"{name}-{identity.replace(':', '-')}-{secrets.token_hex(8)}"
 
 
 def config_for(
@@ -72,6 +88,8 @@ def config_for(
             "git_token": all_["gitlab"]["tokens"]["argocd"],
             "period_s": "3",
         }
+    if name == "monitor":  # reads pods and ReplicaSets cluster-wide, as PathOps' read-only identity may
+        options = {"kube_token": all_["kubernetes"]["tokens"]["pathops"]}
     if name == "s3":  # access key -> identity in tokens; each access key has its own secret key
         options = {
             f"secret_key:{entry['tokens'][identity]}": secret for identity, secret in entry["secrets"].items()
@@ -86,8 +104,16 @@ def config_for(
     )
 
 
-async def up(only: list[str], data_dir: Path, port_base: int, out: Path, extra: dict[str, str]) -> None:
-    entries = plan(only, data_dir, port_base)
+async def up(
+    only: list[str],
+    data_dir: Path,
+    port_base: int,
+    out: Path,
+    extra: dict[str, str],
+    identities: dict[str, list[str]] | None = None,
+) -> None:
+    entries = plan(only, data_dir, port_base, identities)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request between the fakes
     sockets = {name: bind("127.0.0.1", entry["port"]) for name, entry in entries.items()}
     urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
     servers = []
@@ -141,6 +167,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FAKE.KEY=VALUE",
         help="an option of one fake, e.g. jenkins.jobs=jobs.yaml or alertmanager.receiver_url=URL",
     )
+    p.add_argument(
+        "--options-file",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help='a JSON object of options, {"FAKE.KEY": "VALUE"}; --option wins over it',
+    )
+    p.add_argument(
+        "--identity",
+        action="append",
+        default=[],
+        metavar="FAKE=NAME",
+        help="one more identity with a token in one fake, e.g. kubernetes=agent:shop-api or s3=agent",
+    )
     args = parser.parse_args(argv)
     if args.command != "up":
         parser.print_help()
@@ -149,11 +189,29 @@ def main(argv: list[str] | None = None) -> int:
     bad = [o for o in args.option if "=" not in o or "." not in o.split("=", 1)[0]]
     if bad:
         parser.error(f"--option must be FAKE.KEY=VALUE, not {bad[0]!r}")
-    extra = dict(o.split("=", 1) for o in args.option)
-    asyncio.run(
-        up(only, args.data_dir.resolve(), args.port_base, args.json or args.data_dir / "fakes.json", extra)
-    )
+    bad = [i for i in args.identity if "=" not in i or not all(i.split("=", 1))]
+    if bad:
+        parser.error(f"--identity must be FAKE=NAME, not {bad[0]!r}")
+    identities: dict[str, list[str]] = {}
+    for item in args.identity:
+        fake, name = item.split("=", 1)
+        identities.setdefault(fake, []).append(name)
+    extra = _options_file(parser, args.options_file) | dict(o.split("=", 1) for o in args.option)
+    out = args.json or args.data_dir / "fakes.json"
+    asyncio.run(up(only, args.data_dir.resolve(), args.port_base, out, extra, identities))
     return 0
+
+
+def _options_file(parser: argparse.ArgumentParser, path: Path | None) -> dict[str, str]:
+    if path is None:
+        return {}
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        parser.error(f"--options-file {path}: not a readable JSON file ({type(exc).__name__})")
+    if not isinstance(raw, dict) or not all(isinstance(v, str) and "." in k for k, v in raw.items()):
+        parser.error(f'--options-file {path}: a JSON object {{"FAKE.KEY": "VALUE"}} of strings is expected')
+    return dict(raw)
 
 
 if __name__ == "__main__":

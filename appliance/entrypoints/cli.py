@@ -1,7 +1,8 @@
 """`pathops`: run the appliance, or ask a running one about its state.
 
-    pathops serve        run the control plane (API, webhooks, durable workers)
-    pathops demo         serve with the seeded `shop` project and an owner token
+    pathops serve        run the control plane (API, webhooks, durable workers) and, for the
+                         embedded target, the systems it governs (fakes; `--no-stack`: the API alone)
+    pathops demo         the same, with the `shop` project seeded into those systems and an owner token
     pathops status       counts of incidents, change sets, artifacts; outbox and timers
     pathops incidents    incidents, newest first
     pathops changesets   change sets, newest first
@@ -23,12 +24,15 @@ import os
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from appliance.contracts.settings import Settings
 from appliance.entrypoints import settings as settings_mod
+
+if TYPE_CHECKING:
+    from appliance.bootstrap import Target
 
 EXIT_UNREACHABLE = 3
 
@@ -64,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
             "--target", default=None, help="embedded (default), stack, or a config YAML of your own systems"
         )
         p.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING")
+        p.add_argument(
+            "--no-stack",
+            action="store_true",
+            help="embedded target: do not start the fakes (the API alone; CI jobs wait until one is set)",
+        )
         return p
 
     server("serve", "Run the PathOps control plane: API, webhooks and durable workers.").set_defaults(
@@ -120,23 +129,36 @@ def _fakes(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    return asyncio.run(_run_server(_settings(args), demo=False))
+    return asyncio.run(_run_server(_settings(args), demo=False, stack=not args.no_stack))
 
 
 def _demo(args: argparse.Namespace) -> int:
-    return asyncio.run(_run_server(_settings(args), demo=True))
+    return asyncio.run(_run_server(_settings(args), demo=True, stack=not args.no_stack))
 
 
-async def _run_server(settings: Settings, *, demo: bool) -> int:
+async def _run_server(settings: Settings, *, demo: bool, stack: bool) -> int:
+    from appliance.bootstrap import start_target
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if stack and settings.target == "embedded":
+        print(f"starting the embedded systems (fakes) in {settings.data_dir / 'embedded'} ...", flush=True)
+    target = await start_target(settings, with_stack=stack)
+    try:
+        return await _serve_target(target, demo=demo)
+    finally:
+        await target.stop()
+
+
+async def _serve_target(target: Target, *, demo: bool) -> int:
     import uvicorn
 
     from appliance.bootstrap import build
     from appliance.entrypoints.api.app import create_app
     from appliance.services import access, projects
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    settings = target.settings
     appliance = await build(settings)
     ctx = appliance.ctx
     token = await access.ensure_owner(ctx, name=settings.owner)
@@ -159,7 +181,21 @@ async def _run_server(settings: Settings, *, demo: bool) -> int:
         f"  Alertmanager webhook: {settings.base_url}/webhooks/alertmanager"
         f"  (bearer secret in {settings.data_dir / 'secrets.json'})"
     )
-    await server.serve()
+    if target.endpoints is not None:
+        for service in target.endpoints.services():
+            print(f"  {service.name:<13} {service.url}")
+    serving = asyncio.create_task(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.05)
+    if demo and target.endpoints is not None and not serving.done():
+        try:
+            report = await target.seed(progress=lambda line: print(f"  seed: {line}", flush=True))
+        except Exception as exc:  # the API stays up: the seed can be run again by restarting the demo
+            print(f"pathops: seeding the embedded systems failed: {exc}", file=sys.stderr, flush=True)
+        else:
+            if report is not None:
+                print(f"  {report.summary()}", flush=True)
+    await serving
     return 0
 
 

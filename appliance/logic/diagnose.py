@@ -16,12 +16,12 @@ Rules, tried in this order (the first that matches wins):
                            or `signals.advisories`) -> the fixed version
 
 Manifests are edited as text (yamltext.py: lines inserted with the indentation around them) so the
-diff stays small, and every edit is checked by parsing its result. Pure: no I/O.
+diff stays small; Python code through `ast` (pyguard.py); every edit is checked by parsing its
+result. Pure: no I/O.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -29,7 +29,7 @@ from typing import Any
 
 import msgspec
 
-from appliance.logic import yamltext
+from appliance.logic import pyguard, yamltext
 from appliance.logic.redact import is_credential_key
 
 DEPLOYMENTS = ("deploy/deployment.yaml", "deploy/deployment.yml")
@@ -43,8 +43,6 @@ _MISSING_ENV = (
     re.compile(r"(?i)missing (?:required )?environment variables?:? ['\"]?([A-Za-z_][A-Za-z0-9_]*)"),
     re.compile(r"(?i)environment variable ['\"]?([A-Za-z_][A-Za-z0-9_]*)['\"]? (?:is )?(?:not set|missing|required)"),
 )  # fmt: skip
-_FRAME = re.compile(r'^\s*File "([^"]+)", line (\d+), in ')
-_EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)):? ?(.*)$")
 _ROUTE = re.compile(r"""["'](/[A-Za-z0-9_./-]*)["']""")
 _HEALTH = re.compile(r"(health|ready|live|ping)", re.I)
 _PIN = re.compile(r"^(\s*)([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?(\s*==\s*)([A-Za-z0-9.+!_-]+)(.*)$")
@@ -267,84 +265,17 @@ def probe_path(evidence: Evidence, source: Source) -> Diagnosis | None:
 # --- exception ----------------------------------------------------------------------------------------
 
 
-def _traceback(log: str) -> tuple[list[tuple[str, int]], str, str] | None:
-    lines = log.splitlines()
-    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
-    if not starts:
-        return None
-    frames: list[tuple[str, int]] = []
-    for line in lines[starts[-1] + 1 :]:
-        if m := _FRAME.match(line):
-            frames.append((m.group(1), int(m.group(2))))
-        elif not line.startswith(" ") and (e := _EXCEPTION.match(line)):
-            return frames, e.group(1).rsplit(".", 1)[-1], e.group(2)
-    return None
-
-
-def _own_file(file: str, source: Source) -> str | None:
-    if "site-packages" in file or "dist-packages" in file:
-        return None
-    file = file.replace("\\", "/")
-    matches = [p for p in source if p.endswith(".py") and (file == p or file.endswith("/" + p))]
-    return max(matches, key=len) if matches else None
-
-
-def _column(line: str, byte_offset: int) -> int:
-    return len(line.encode()[:byte_offset].decode(errors="ignore"))
-
-
-def _guard(text: str, lineno: int, kind: str, message: str) -> tuple[str, str] | None:
-    """The file with the failing expression on `lineno` guarded, and what was done; or None."""
-    try:
-        tree = ast.parse(text)
-        key = ast.literal_eval(message) if kind == "KeyError" else None
-    except (SyntaxError, ValueError):
-        return None
-    found: list[tuple[ast.expr, str]] = []
-    for node in ast.walk(tree):
-        if getattr(node, "lineno", 0) != lineno or getattr(node, "end_lineno", 0) != lineno:
-            continue
-        if kind == "ZeroDivisionError" and isinstance(node, ast.BinOp):
-            if isinstance(node.op, ast.Div | ast.FloorDiv | ast.Mod) and not isinstance(
-                node.right, ast.Constant
-            ):
-                left, right = ast.get_source_segment(text, node), ast.get_source_segment(text, node.right)
-                found.append((node, f"({left} if {right} else 0)"))
-        elif kind == "KeyError" and isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
-            value, index = ast.get_source_segment(text, node.value), ast.get_source_segment(text, node.slice)
-            if (
-                isinstance(node.slice, ast.Constant)
-                and node.slice.value == key
-                and value
-                and not value.endswith("environ")
-            ):
-                found.append((node, f"{value}.get({index})"))
-    if not found:
-        return None
-    node, replacement = found[-1] if kind == "ZeroDivisionError" else found[0]
-    lines = text.splitlines(keepends=True)
-    line = lines[lineno - 1]
-    start, end = _column(line, node.col_offset), _column(line, node.end_col_offset or 0)
-    lines[lineno - 1] = line[:start] + replacement + line[end:]
-    edited = "".join(lines)
-    try:
-        ast.parse(edited)
-    except SyntaxError:
-        return None
-    return edited, f"{line[start:end]} -> {replacement}"
-
-
 def exception(evidence: Evidence, source: Source) -> Diagnosis | None:
     for log_path, log in _logs(evidence):
-        parsed = _traceback(log)
+        parsed = pyguard.parse_traceback(log)
         if parsed is None or parsed[1] not in ("ZeroDivisionError", "KeyError"):
             continue
         frames, kind, message = parsed
-        own = [(p, n) for f, n in frames if (p := _own_file(f, source)) is not None]
+        own = [(p, n) for f, n in frames if (p := pyguard.own_file(f, source)) is not None]
         if not own:
             continue
         path, lineno = own[-1]
-        guarded = _guard(source[path], lineno, kind, message)
+        guarded = pyguard.guard(source[path], lineno, kind, message)
         if guarded is None:
             continue
         return Diagnosis(

@@ -95,8 +95,10 @@ def dump(manifest: dict[str, Any]) -> bytes:
     return yaml.safe_dump(manifest, sort_keys=False, default_flow_style=False, width=1000).encode()
 
 
-def render(text: str, *, image: str, port: int) -> str:
-    return text.replace("${IMAGE}", image).replace("${PORT}", str(port))
+def render(text: str, *, image: str, port: int, commit: str = "") -> str:
+    """The app's manifest with its placeholders filled: `${IMAGE}`, `${PORT}` and `${COMMIT_SHA}`."""
+    text = text.replace("${IMAGE}", image).replace("${PORT}", str(port))
+    return text.replace("${COMMIT_SHA}", commit) if commit else text
 
 
 def read_port(content: bytes | None, where: str) -> int:

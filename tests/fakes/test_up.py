@@ -41,7 +41,16 @@ def test_all_fakes_come_up_and_answer(tmp_path: Path) -> None:
             assert proc.poll() is None, "python -m fakes up exited early"
             assert time.monotonic() < deadline, "the fakes did not come up"
         fakes = json.loads(out.read_text())
-        assert sorted(fakes) == ["alertmanager", "argocd", "gitlab", "harbor", "jenkins", "kubernetes", "s3"]
+        assert sorted(fakes) == [
+            "alertmanager",
+            "argocd",
+            "gitlab",
+            "harbor",
+            "jenkins",
+            "kubernetes",
+            "monitor",
+            "s3",
+        ]
         assert oct(out.stat().st_mode & 0o777) == "0o600"
         for name, entry in fakes.items():
             health = httpx.get(f"{entry['url']}/_fake/health", timeout=10)

@@ -42,6 +42,7 @@ spec:
   template:
     metadata:
       labels: {app: shop-api}
+      annotations: {pathops.dev/commit-sha: "${COMMIT_SHA}"}
     spec:
       containers:
         - name: api

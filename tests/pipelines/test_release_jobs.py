@@ -63,6 +63,9 @@ def test_deploy_preflight_renders_the_app_manifests(stack: Stack) -> None:
     done = stack.run("deploy-preflight", "pf-art-33:deploy-preflight:1", token="deploy-token-33", **params)
     assert done.returncode == 0, done.stderr
     deployment = yaml.safe_load(stack.file(GITOPS, "preflight/deployment.yaml"))
+    assert deployment["spec"]["template"]["metadata"]["annotations"] == {
+        "pathops.dev/commit-sha": stack.source_sha
+    }
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     assert container["image"] == image and container["env"] == [
         {"name": "PORT", "value": str(PREFLIGHT_PORT)}

@@ -145,7 +145,7 @@ ARTIFACT = Alphabet(
             changeset_id="cs-1",
             autonomy=2,
             risk=10,
-        ),  # fmt: skip
+        ),
         ev(
             "build_requested", app="api", commit_sha="abc1234", project="shop", changeset_id="cs-1", hold=True
         ),

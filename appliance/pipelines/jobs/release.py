@@ -104,7 +104,9 @@ def _rendered(source: Repo, sha: str, *, image: str, port: int, into: str) -> di
     out = {}
     for path in names:
         text = (source.show(sha, path) or b"").decode()
-        out[f"{into}/{path.rsplit('/', 1)[-1]}"] = manifests.render(text, image=image, port=port).encode()
+        out[f"{into}/{path.rsplit('/', 1)[-1]}"] = manifests.render(
+            text, image=image, port=port, commit=sha
+        ).encode()
     return out
 
 
