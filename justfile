@@ -26,7 +26,7 @@ serve *ARGS: setup
 
 # Run the whole test suite (parallel). Pass pytest arguments to narrow it: just test tests/unit
 test *ARGS: setup
-    {{bin}}/pytest -n auto -p no:cacheprovider {{ARGS}}
+    {{bin}}/pytest -n auto --dist loadgroup -p no:cacheprovider {{ARGS}}
 
 # ruff, mypy on appliance/, import-linter layer contracts.
 lint: setup

@@ -244,6 +244,7 @@ def _linked(s: ArtifactRecord, event: Event, now: datetime) -> Decision[Artifact
     s = msgspec.structs.replace(
         s, changeset_id=str(changeset), autonomy=int(steps.number(event, "autonomy") or s.autonomy),
         risk=steps.number(event, "risk") if event.data.get("risk") is not None else s.risk,
+        hold=s.hold or (s.phase == BUILDING and bool(event.data.get("hold"))),  # still in time to wait
     )  # fmt: skip
     s = _move(s, s.phase, now, "linked", "ok", str(changeset))
     effects: tuple[Effect, ...] = ()

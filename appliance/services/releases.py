@@ -10,6 +10,7 @@ sync (or is still deploying: the run keeps what it heard until it knows its revi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from appliance.contracts.entities import EnvName, ProjectMeta
@@ -21,6 +22,7 @@ from appliance.services.context import Context
 from appliance.services.projects import decode_meta
 
 WAITING = (preflight.DEPLOYING, preflight.SYNCING, preflight.STALLED)
+MERGE_MESSAGE = re.compile(r"^Merge branch '([^']+)' into ")
 
 
 def artifact_id(app: str, sha: str) -> str:
@@ -81,9 +83,20 @@ async def push(ctx: Context, tx: Tx, payload: dict[str, Any]) -> Applied | None:
         return None
     path = str(project.get("path_with_namespace") or "")
     user = str(payload.get("user_username") or "gitlab")
-    return await request_build(
-        ctx, tx, path=path, sha=str(payload.get("after") or ""), actor=f"gitlab:{user}"
-    )
+    sha = str(payload.get("after") or "")
+    changeset = await _merged_changeset(tx, payload, sha)
+    return await request_build(ctx, tx, path=path, sha=sha, actor=f"gitlab:{user}", changeset_id=changeset)
+
+
+async def _merged_changeset(tx: Tx, payload: dict[str, Any], sha: str) -> str | None:
+    """The open change set whose branch the pushed head commit merged ("Merge branch 'B' into 'main'"),
+    so that a push heard before its merge request event still builds for that change set."""
+    commits = payload.get("commits") if isinstance(payload.get("commits"), list) else []
+    assert isinstance(commits, list)
+    head = next((c for c in commits if isinstance(c, dict) and c.get("id") == sha), None)
+    found = MERGE_MESSAGE.match(str(head.get("message") or "")) if head else None
+    row = await tx.open_instance(kind=changeset.KIND, correlation=found.group(1)) if found else None
+    return row.id if row is not None else None
 
 
 async def merged(ctx: Context, tx: Tx, payload: dict[str, Any], changeset_id: str) -> Applied | None:

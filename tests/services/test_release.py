@@ -248,3 +248,22 @@ async def test_a_failed_verification_job_is_retried_and_its_success_is_not_taken
     await appliance.dispatcher.tick()
     keys = [k for j, k, _ in ci.calls if j == "schedule-verification"]
     assert keys == [f"pf-{art}:schedule-verification:1", f"pf-{art}:schedule-verification:2"]
+
+
+async def test_a_merge_push_heard_before_its_merge_request_event_builds_for_the_change_set(
+    appliance: Appliance, ci: RecordingCi
+) -> None:
+    meta = "name: shop\napps:\n  - {name: shop-api}\n  - {name: shop-web, depends_on: [shop-api]}\n"
+    await projects.load(appliance.ctx, projects.parse_meta(meta), actor="test")
+    created = Event(name="created", data={"project": "shop", "title": "Search", "origin": "feature",
+                                          "branch": "cs-2-search", "apps": ["shop-api", "shop-web"]})  # fmt: skip
+    ctx = appliance.ctx
+    await ctx.engine.submit(
+        Envelope(id="t:c2", instance="cs-2", kind="changeset", at=ctx.clock.now(), actor="t", event=created)
+    )
+    push = {"object_kind": "push", "ref": "refs/heads/main", "after": SHA, "user_username": "olga",
+            "project": {"path_with_namespace": "shop/shop-web", "default_branch": "main"},
+            "commits": [{"id": SHA, "message": "Merge branch 'cs-2-search' into 'main'\n\nSearch\n"}]}  # fmt: skip
+    await callbacks.gitlab(ctx, "Push Hook", push)
+    state = await _state(appliance, "artifact", f"art-shop-web-{SHA[:12]}")
+    assert (state["changeset_id"], state["hold"]) == ("cs-2", True)

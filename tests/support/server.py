@@ -22,7 +22,8 @@ SEED = Path(__file__).parents[2] / "appliance" / "seed" / "shop.yaml"
 @dataclass
 class LiveServer:
     settings: Settings
-    ci: Ci
+    ci: Ci | None = None  # None: the CI the settings name (Jenkins)
+    bind_port: int = 0  # 0: any free port
     token: str = ""
     url: str = ""
     _ready: threading.Event = field(default_factory=threading.Event)
@@ -32,7 +33,7 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", self.bind_port))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main(sock)), daemon=True)
         self._thread.start()
