@@ -10,10 +10,12 @@ from typing import Any
 
 import msgspec
 
+from appliance.adapters.argocd.gitops import ArgoCdGitOps
 from appliance.adapters.embedded.endpoints import ControlPlaneSecrets, Endpoints
 from appliance.adapters.embedded.report import SeedReport
 from appliance.adapters.embedded.seed import seed as seed_stack
 from appliance.adapters.embedded.stack import EmbeddedStack
+from appliance.adapters.gitlab.scm import GitLabScm
 from appliance.adapters.jenkins.ci import JenkinsCi
 from appliance.adapters.local import LogNotifier, NoCi, RandomIds, SystemClock
 from appliance.adapters.sqlite.store import SqliteStore
@@ -26,6 +28,7 @@ from appliance.services.context import Context, WebhookSecrets
 from appliance.services.crashpoints import Crashpoints
 from appliance.services.dispatcher import Dispatcher
 from appliance.services.engine import Engine
+from appliance.services.reconcile import Reconciler
 from appliance.services.tokens import CallbackMinter
 
 
@@ -35,19 +38,24 @@ class Appliance:
     ctx: Context
     dispatcher: Dispatcher
     store: SqliteStore
+    reconciler: Reconciler | None = None
     closers: list[Any] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
-    _task: asyncio.Task[None] | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def start(self) -> None:
         self._stop.clear()
-        self._task = asyncio.create_task(self.dispatcher.run(self._stop), name="pathops-dispatcher")
+        self._tasks = [asyncio.create_task(self.dispatcher.run(self._stop), name="pathops-dispatcher")]
+        if self.reconciler is not None:
+            self._tasks.append(
+                asyncio.create_task(self.reconciler.run(self._stop), name="pathops-reconciler")
+            )
 
     async def stop(self) -> None:
         self._stop.set()
-        if self._task is not None:
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
         for closer in self.closers:
             await closer()
         await self.store.close()
@@ -111,8 +119,18 @@ async def build(
         crashpoints=crash,
     )
     engine.on_commit = dispatcher.wake
-    closers = [ci.aclose] if isinstance(ci, JenkinsCi) else []
-    return Appliance(settings=settings, ctx=ctx, dispatcher=dispatcher, store=store, closers=closers)
+    closers: list[Any] = [ci.aclose] if isinstance(ci, JenkinsCi) else []
+    gitops = (
+        ArgoCdGitOps(url=settings.argocd_url, token=settings.argocd_token) if settings.argocd_url else None
+    )
+    scm = GitLabScm(url=settings.gitlab_url, token=settings.gitlab_token) if settings.gitlab_url else None
+    closers += [port.aclose for port in (gitops, scm) if port is not None]
+    reconciler = (
+        Reconciler(ctx, gitops=gitops, scm=scm, every_s=settings.reconcile_s) if gitops or scm else None
+    )
+    return Appliance(
+        settings=settings, ctx=ctx, dispatcher=dispatcher, store=store, reconciler=reconciler, closers=closers
+    )
 
 
 @dataclass
@@ -162,5 +180,15 @@ async def start_target(settings: Settings, *, with_stack: bool = True) -> Target
         jenkins = endpoints.jenkins
         settings = msgspec.structs.replace(
             settings, jenkins_url=jenkins.url, jenkins_user="pathops", jenkins_token=jenkins.token("pathops")
+        )
+    if not settings.gitlab_url:
+        gitlab = endpoints.gitlab
+        settings = msgspec.structs.replace(
+            settings, gitlab_url=gitlab.url, gitlab_token=gitlab.token("pathops")
+        )
+    if not settings.argocd_url:
+        argocd = endpoints.argocd
+        settings = msgspec.structs.replace(
+            settings, argocd_url=argocd.url, argocd_token=argocd.token("pathops")
         )
     return Target(settings=settings, stack=stack, endpoints=endpoints)

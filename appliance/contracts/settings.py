@@ -17,6 +17,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     jenkins_url: str = ""
     jenkins_user: str = ""
     jenkins_token: str = msgspec.field(default="", name="jenkins_token")
+    gitlab_url: str = ""  # read-only use: merge request states, when a webhook was missed
+    gitlab_token: str = ""
+    argocd_url: str = ""  # read-only use: application sync and health, when a notification was missed
+    argocd_token: str = ""
+    reconcile_s: float = 10.0  # how often missed webhooks are looked for
     alertmanager_secret: str = ""
     gitlab_secret: str = ""
     argocd_secret: str = ""

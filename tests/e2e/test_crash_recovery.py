@@ -57,6 +57,7 @@ class Appliance:
             "-m",
             "appliance.entrypoints.cli",
             "serve",
+            "--no-stack",  # the outside world is the Jenkins-protocol double above
             "--port",
             str(self.port),
             "--data-dir",

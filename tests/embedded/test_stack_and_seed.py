@@ -213,6 +213,16 @@ def test_webhooks_reach_the_control_plane_and_a_second_seed_changes_nothing(worl
     assert lines[-1] == "shop: already seeded, nothing changed" == again.summary()
 
 
+def test_a_restarted_appliance_adopts_the_running_stack(world: World) -> None:
+    """A killed appliance leaves its stack running; the one started after it carries on with it."""
+    assert world.stack.proc is not None
+    again = EmbeddedStack(world.stack.data_dir, control_plane_url=world.control_plane.url, secrets=SECRETS)
+    endpoints = asyncio.run(again.start())
+    assert again.adopted == world.stack.proc.pid and again.proc is None
+    assert endpoints.gitlab.token("ci") == world.endpoints.gitlab.token("ci")  # the same fakes, not new ones
+    assert [s.url for s in endpoints.services()] == [s.url for s in world.endpoints.services()]
+
+
 def test_stop_leaves_no_process_behind(world: World) -> None:
     assert world.stack.proc is not None
     family = _descendants(world.stack.proc.pid)

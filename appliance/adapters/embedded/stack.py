@@ -74,6 +74,7 @@ class EmbeddedStack:
         self.start_timeout_s = start_timeout_s
         self.python = python
         self.proc: subprocess.Popen[bytes] | None = None
+        self.adopted: int | None = None  # the pid of a stack started earlier and still running
         self.endpoints: Endpoints | None = None
         self._log: IO[bytes] | None = None
 
@@ -120,6 +121,8 @@ class EmbeddedStack:
         base = state.get("port_base")
         if not isinstance(base, int):
             state["port_base"], changed = _free_base(), True
+        elif _running(state.get("pid"), self.data_dir):
+            pass  # adopted by start(): the stack outlived the appliance that started it
         else:
             taken = _taken(base)
             if taken:
@@ -150,11 +153,18 @@ class EmbeddedStack:
         return [*argv, "--identity", "s3=agent"]
 
     async def start(self) -> Endpoints:
+        """Start the stack, or adopt the one still running from an earlier start (an appliance that was
+        killed leaves its stack running: the restarted one carries on with it, state and all)."""
         if self.proc is not None and self.proc.poll() is None:
             raise PermanentError("the embedded stack is already running")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         state = self._state()
         webhook_secret = str(state["argocd_webhook_secret"])
+        pid = state.get("pid")
+        if isinstance(pid, int) and _running(pid, self.data_dir):
+            self.adopted = pid
+            self.endpoints = await self._wait_ready(webhook_secret)
+            return self.endpoints
         _write_private(
             self.data_dir / "options.json",
             {
@@ -182,6 +192,7 @@ class EmbeddedStack:
             start_new_session=True,
         )
         atexit.register(self._kill)
+        _write_private(self.data_dir / "stack.json", {**state, "pid": self.proc.pid})
         try:
             self.endpoints = await self._wait_ready(webhook_secret)
         except BaseException:
@@ -190,12 +201,11 @@ class EmbeddedStack:
         return self.endpoints
 
     async def _wait_ready(self, webhook_secret: str) -> Endpoints:
-        assert self.proc is not None
         deadline = time.monotonic() + self.start_timeout_s
         pending = ["fakes.json"]
         async with httpx.AsyncClient(timeout=2.0) as client:
             while True:
-                if self.proc.poll() is not None:
+                if self.proc is not None and self.proc.poll() is not None:
                     raise PermanentError(
                         f"the embedded stack exited with {self.proc.returncode}: {self._last_line()}"
                     )
@@ -230,6 +240,9 @@ class EmbeddedStack:
 
     async def stop(self, grace_s: float = 15.0) -> None:
         """SIGTERM to the stack's process group; SIGKILL to what is left after `grace_s`."""
+        if self.adopted is not None:
+            await _stop_group(self.adopted, grace_s)
+            self.adopted = None
         proc = self.proc
         if proc is not None:
             with contextlib.suppress(ProcessLookupError):
@@ -255,6 +268,29 @@ class EmbeddedStack:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def _running(pid: object, data_dir: Path) -> bool:
+    """Whether `pid` is a live `python -m fakes up` of this data directory."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"fakes" in argv and b"up" in argv and str(data_dir).encode() in argv
+
+
+async def _stop_group(pid: int, grace_s: float) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        await asyncio.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _taken(base: int) -> int | None:
