@@ -34,6 +34,7 @@ JOBS: dict[str, tuple[str, ...]] = {
     "deploy-preflight": ("preflight_id", "app", "project", "image", "commit_sha", "artifact_id"),
     "schedule-verification": ("preflight_id", "app", "project", "namespace", "agents_namespace"),
     "promote": ("artifact_id", "app", "project", "image", "commit_sha", "report_id", "approved_by"),
+    "merge-mr": ("changeset_id", "project", "app", "mr_url", "commit_sha"),
 }
 
 

@@ -82,6 +82,9 @@ class JenkinsCallback(msgspec.Struct, frozen=True, kw_only=True):
     image: str = ""
     digest: str = ""
     revision: str = ""
+    commit_sha: Annotated[str, msgspec.Meta(pattern=r"^([0-9a-f]{7,64})?$")] = (
+        ""  # create-mr-from-patch: the MR's head
+    )
     detail: Text = ""
 
 

@@ -99,6 +99,7 @@ class ArtifactRecord(msgspec.Struct, frozen=True, kw_only=True):
     risk: float | None = None
     preflight_id: str | None = None
     hold: bool = False  # wait for `release` from the change set before preflight
+    stage: str = ""  # "merge-request": built from an MR's head, for evidence before the merge; never promoted
     reason: str = ""
     steps: tuple[StepRecord, ...] = ()
 
@@ -166,8 +167,16 @@ def _to_changeset(s: ArtifactRecord, name: str, data: dict[str, object]) -> tupl
     """Tell the change set this artifact was built for (if any) how it went."""
     if not s.changeset_id:
         return ()
-    event = Event(name=name, data={**data, "app": s.app, "artifact_id": s.id})
-    return (Send(kind="changeset", instance=s.changeset_id, event_id=f"{s.id}:{name}", event=event),)
+    stage = {"stage": s.stage} if s.stage else {}
+    event = Event(name=name, data={**data, **stage, "app": s.app, "artifact_id": s.id})
+    return (
+        Send(
+            kind="changeset",
+            instance=s.changeset_id,
+            event_id=f"{s.id}:{name}{':' + s.stage if s.stage else ''}",
+            event=event,
+        ),
+    )
 
 
 def _run_build(
@@ -229,7 +238,7 @@ def _verified(s: ArtifactRecord, event: Event, now: datetime) -> Decision[Artifa
     effects: tuple[Effect, ...] = (_notify(s, VERIFIED, f"verified by report {report}"),)
     effects += _to_changeset(s, "verification_passed", {"report_id": str(report)})
     verdict = may_auto_promote(s.autonomy, s.risk)
-    if not verdict.allowed:
+    if not verdict.allowed or s.stage:
         return Decision(s, effects)
     s = msgspec.structs.replace(s, approved_by=AUTOPILOT)
     promotion = _promote(s, now, round_start=s.attempt + 1, why=f"autopilot: {verdict.reason}")
@@ -239,6 +248,11 @@ def _verified(s: ArtifactRecord, event: Event, now: datetime) -> Decision[Artifa
 def _linked(s: ArtifactRecord, event: Event, now: datetime) -> Decision[ArtifactRecord]:
     """The change set this commit came from, learnt late (the push came before the merge event)."""
     changeset = event.data.get("changeset_id")
+    if s.stage and event.name == "build_requested" and not event.data.get("stage"):
+        # the same commit, now on the default branch (a fast-forward merge): promotable from here on
+        s = _move(msgspec.structs.replace(s, stage=""), s.phase, now, "merged", "ok", "on the default branch")
+        relays = _to_changeset(s, "verification_passed", {"report_id": s.report_id}) if s.report_id else ()
+        return Decision(s, relays)
     if not changeset or s.changeset_id:
         return Decision(s)
     s = msgspec.structs.replace(
@@ -272,6 +286,7 @@ def _request(instance: str, event: Event, now: datetime) -> Decision[ArtifactRec
         autonomy=int(steps.number(event, "autonomy") or 0),
         risk=steps.number(event, "risk"),
         hold=bool(event.data.get("hold")) and bool(changeset),
+        stage=str(event.data.get("stage") or ""),
         steps=(StepRecord(at=now, step="build requested", outcome="ok", message=sha),),
     )
     return _run_build(s, now)
@@ -323,7 +338,7 @@ def decide(
         return _verified(s, event, now)
     if name in ("verification_failed", "reject") and s.phase in REJECTABLE:
         return _rejected(s, event, now)
-    if name == "promotion_approved" and s.phase == VERIFIED:
+    if name == "promotion_approved" and s.phase == VERIFIED and not s.stage:
         why = _approval(event)
         if why is None:
             return ignore  # not an owner, or the autopilot may not: nothing changes

@@ -23,6 +23,12 @@ failure to the job's owner); the change set's timer is a watchdog counting the s
 relays to the incident a failure that reaches it anyway (`job_failed`), a `retry`, the `mr_opened` and,
 once in production, `fix_promoted`.
 
+Evidence before the merge (one app): `mr_opened {commit_sha}` names the MR's head; the change set
+has it built and taken through preflight (artifact `art-<app>-<sha12>`, stage "merge-request"). An
+approval counts only once that preflight passed (`verification_passed {stage: merge-request}`); a
+failing one fails the change set. With autonomy level 2 (`autonomy` in `mr_opened`) and a low risk,
+the autopilot approves itself and CI job `merge-mr` merges the MR; protected paths never do.
+
 Any phase: `close` -> closed. `timeout`/`job_failed` count only for the current attempt (steps.py); a
 timeout retries at once, a failure after a backoff; `mr_opened` with a status other than "success" is
 a `job_failed`. A late `mr_opened` still opens a stalled change set (the MR exists). An `approved` or
@@ -38,10 +44,13 @@ import msgspec
 from appliance.contracts.entities import Role
 from appliance.contracts.workflow import CancelTimer, Effect, Event, Notify, Send, StepRecord, TriggerJob
 from appliance.logic import steps
+from appliance.logic.autonomy import may_auto_merge
 from appliance.logic.machine import Decision, InvalidEvent, Machine, backoff, require
 
 KIND = "changeset"
 MR_JOB = "create-mr-from-patch"
+MERGE_JOB = "merge-mr"
+PRE_MERGE = "merge-request"  # the stage of an artifact built from the MR's head
 
 PROPOSING = "proposing"
 OPEN = "open"
@@ -97,6 +106,9 @@ class ChangeSetState(msgspec.Struct, frozen=True, kw_only=True):
     merged_apps: tuple[str, ...] = ()
     artifacts: dict[str, str] = {}  # app -> its held artifact, waiting for `release`
     released: tuple[str, ...] = ()
+    head_sha: str | None = None  # the MR's head (one app), preflighted before the merge
+    head_report: str | None = None  # its passing verification
+    autonomy: int = 0
     attempt: int = 1
     round_start: int = 1  # the first attempt of the current round (a person's retry starts a round)
     reason: str = ""
@@ -191,7 +203,41 @@ def _opened(s: ChangeSetState, event: Event, now: datetime) -> Decision[ChangeSe
     )
     if s.from_incident:
         effects = (*effects, _to_incident(s, "mr_opened", {"changeset_id": s.id, "mr_url": str(url)}))
+    head = str(event.data.get("commit_sha") or "")
+    if head and len(s.apps) == 1 and s.head_sha is None:
+        level = int(steps.number(event, "autonomy") or 0)
+        s = msgspec.structs.replace(s, head_sha=head, autonomy=level)
+        data = {
+            "app": s.apps[0],
+            "commit_sha": head,
+            "project": s.project,
+            "changeset_id": s.id,
+            "stage": PRE_MERGE,
+        }
+        build = Send(kind="artifact", instance=f"art-{s.apps[0]}-{head[:12]}", event_id=f"{s.id}:head:{head}",
+                     event=Event(name="build_requested", data=data))  # fmt: skip
+        effects = (*effects, build)
     return Decision(s, effects)
+
+
+def _head_verdict(s: ChangeSetState, event: Event, now: datetime) -> Decision[ChangeSetState]:
+    """The preflight of the MR's head, before the merge: evidence for the approval, or the end."""
+    if event.name == "verification_failed":
+        reason = f"the MR failed preflight before its merge: {event.data.get('reason', 'no reason given')}"
+        return _finish(s, FAILED, now, reason)
+    (report,) = require(event, "report_id")
+    s = _note(
+        msgspec.structs.replace(s, head_report=str(report)), now, "preflight", "ok", f"MR head: {report}"
+    )
+    verdict = may_auto_merge(s.autonomy, s.risk)
+    if s.phase != OPEN or not verdict.allowed:
+        return Decision(s, (_notify(s, "head-verified", "the MR passed preflight: it may be approved"),))
+    s = msgspec.structs.replace(_move(s, APPROVED, now, "review", f"autopilot: {verdict.reason}"),
+                                approved_by="autopilot")  # fmt: skip
+    params = {"changeset_id": s.id, "project": s.project, "app": s.apps[0], "mr_url": s.mr_url or "",
+              "commit_sha": s.head_sha or ""}  # fmt: skip
+    merge = TriggerJob(key=f"{s.id}:{MERGE_JOB}:1", job=MERGE_JOB, params=params)
+    return Decision(s, (_notify(s, APPROVED, "approved by the autopilot"), merge))
 
 
 def _review(s: ChangeSetState, event: Event, now: datetime) -> Decision[ChangeSetState]:
@@ -327,6 +373,13 @@ def decide(
         return Decision(decision.state, (relay, *decision.effects))
     if name == "mr_opened" and s.phase in (PROPOSING, STALLED):
         return _opened(s, event, now)
+    if name in ("verification_passed", "verification_failed") and event.data.get("stage") == PRE_MERGE:
+        if s.phase not in (OPEN, APPROVED) or s.head_report is not None:
+            return ignore
+        return _head_verdict(s, event, now)
+    if name == "approved" and s.phase == OPEN and s.head_sha and s.head_report is None:
+        by = event.data.get("by", "someone")
+        return Decision(_note(s, now, "review", "waiting", f"approval by {by} waits for the MR's preflight"))
     if name in ("approved", "rejected"):
         return _review(s, event, now)
     if name == "merged" and s.phase == APPROVED:  # a merge counts only after an approval recorded here

@@ -39,6 +39,10 @@ JOBS: dict[str, tuple[Job, str]] = {
         agents.schedule_verification,
         "commit agents/verify-<preflight>.yaml (a Verification Agent Job) to <app>-gitops",
     ),
+    "merge-mr": (
+        mr.merge_mr,
+        "merge the change set's MR at the head that passed preflight (the autopilot's approval at level 2)",
+    ),
     "promote": (
         release.promote,
         "render the app's deploy/ into <app>-gitops/production/ on branch promote-<artifact>, open and "

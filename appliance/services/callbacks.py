@@ -203,9 +203,11 @@ async def jenkins(
         if needed and not getattr(payload, needed):
             raise Invalid(f"a successful {payload.job} callback needs {needed}")
         data: dict[str, Any] = {"status": payload.status}
-        for key in ("changeset_id", "mr_url", "mrs", "image", "digest", "revision"):
+        for key in ("changeset_id", "mr_url", "mrs", "image", "digest", "revision", "commit_sha"):
             if value := getattr(payload, key):
                 data[key] = value
+        if payload.job == "create-mr-from-patch":
+            data["autonomy"] = await releases.merge_autonomy(ctx, target)
         event = Event(name=name, data=data)
     else:
         # a build whose tests fail fails again when re-run: only a person's change can help

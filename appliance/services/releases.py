@@ -45,6 +45,14 @@ def _promotion_autonomy(meta: ProjectMeta) -> int:
     return levels[0] if levels else int(meta.autonomy)
 
 
+async def merge_autonomy(ctx: Context, changeset_id: str) -> int:
+    """The autonomy level that governs merging a change set's MRs: the project's own (0 if unknown)."""
+    async with ctx.store.read() as r:
+        row = await r.instance(changeset_id)
+        raw = await r.project(row.project) if row is not None else None
+    return int(decode_meta(raw).autonomy) if raw is not None else 0
+
+
 async def request_build(
     ctx: Context, tx: Tx, *, path: str, sha: str, actor: str, changeset_id: str | None = None
 ) -> Applied | None:

@@ -81,7 +81,7 @@ class Demo:
         return dict(json.loads((self.data_dir / "embedded" / "fakes.json").read_text()))
 
 
-def _until(demo: Demo, what: str, check: Any, timeout: float = 300) -> Any:
+def _until(demo: Demo, what: str, check: Any, timeout: float = 600) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         demo.supervise()
@@ -132,15 +132,22 @@ def test_sigkill_during_the_golden_paths_and_restart(crashpoint: str, tmp_path: 
         incident = _until(demo, "the fix MR",
                           lambda: (s := _state(demo, "incidents", incident_id)) and s["phase"] == "proposed" and s)  # fmt: skip
         changeset_id = incident["changeset_id"]
-        _until(
-            demo, "the approval", lambda: demo.api("POST", f"/api/changesets/{changeset_id}/approve", json={})
-        )
+        _until(demo, "the MR head's preflight",
+               lambda: (s := _state(demo, "changesets", changeset_id)) and s["head_report"])  # fmt: skip
+        _until(demo, "the approval",
+               lambda: (r := demo.api("POST", f"/api/changesets/{changeset_id}/approve", json={}))
+               and r["phase"] == "approved")  # fmt: skip
         [mr] = project.mergerequests.list(source_branch=incident["branch"], get_all=True)
         project.mergerequests.get(mr.iid).merge()
 
         def verified() -> dict[str, Any] | None:
             for item in demo.api("GET", "/api/artifacts", params={"limit": 500}) or []:
-                if item["state"].get("changeset_id") == changeset_id and item["phase"] == "verified":
+                state = item["state"]
+                if (
+                    state.get("changeset_id") == changeset_id
+                    and not state.get("stage")
+                    and item["phase"] == "verified"
+                ):
                     return dict(item["state"])
             return None
 

@@ -10,6 +10,7 @@ for the owner's promotion (production's autonomy level is 0), which lands it in 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -56,7 +57,7 @@ def test_a_crash_loop_in_preflight_becomes_a_fix_that_reaches_production(world: 
     # 2. the autopilot: evidence, a fix, a merge request, with no human step
     incident = world.wait("the incident's fix MR",
                           lambda: (s := _maybe(world, "incidents", incident_id)) and s["phase"] == "proposed" and s,
-                          timeout=300)  # fmt: skip
+                          timeout=600)  # fmt: skip
     assert incident["namespace"] == "shop-api-preflight" and incident["source_sha"] == bad
     changeset_id = incident["changeset_id"]
     assert incident["branch"].startswith(f"{changeset_id}-fix-")
@@ -78,11 +79,17 @@ def test_a_crash_loop_in_preflight_becomes_a_fix_that_reaches_production(world: 
         and record["merge_request"]["url"] == mr.web_url
     )
 
-    # 3. an owner approves and merges: the merge commit is built and verified in preflight
+    # 3. the MR's head goes through preflight before the merge; only then may an owner approve
+    early = world.api("POST", f"/api/changesets/{changeset_id}/approve", json={"comment": "too early?"})
+    assert early["phase"] == "open" or early["state"]["head_report"]  # without evidence it waits
+    head = world.wait(
+        "the MR head's preflight", lambda: world.state("changesets", changeset_id)["head_report"]
+    )
+    assert head.startswith("rep-")
     world.api("POST", f"/api/changesets/{changeset_id}/approve", json={"comment": "looks right"})
     project.mergerequests.get(mr.iid).merge()
     verified = world.wait("the fix's artifact to be verified in preflight",
-                          lambda: _verified_artifact(world, changeset_id), timeout=300)  # fmt: skip
+                          lambda: _verified_artifact(world, changeset_id), timeout=600)  # fmt: skip
     assert world.state("changesets", changeset_id)["phase"] == "verified"
     assert verified["report_id"]
 
@@ -99,8 +106,11 @@ def test_a_crash_loop_in_preflight_becomes_a_fix_that_reaches_production(world: 
 
 
 def test_at_level_two_a_low_risk_fix_is_promoted_by_the_autopilot(world: Embedded) -> None:
-    meta = project_file(world, "shop/shop-meta", "project.yaml").replace("{name: production, autonomy: 0}",
-                                                                        "{name: production, autonomy: 2}")  # fmt: skip
+    meta = (
+        project_file(world, "shop/shop-meta", "project.yaml")
+        .replace("{name: production, autonomy: 0}", "{name: production, autonomy: 2}")
+        .replace("\nautonomy: 1\n", "\nautonomy: 2\n")
+    )
     assert "autonomy: 2}" in meta
     imported = httpx.post(f"{world.url}/api/projects/import", content=meta, headers=world.auth, timeout=30)
     assert imported.status_code == 201, imported.text
@@ -108,18 +118,19 @@ def test_at_level_two_a_low_risk_fix_is_promoted_by_the_autopilot(world: Embedde
     incident_id = f"inc-pf-art-shop-api-{bad[:12]}"
     incident = world.wait("the second incident's fix MR",
                           lambda: (s := _maybe(world, "incidents", incident_id)) and s["phase"] == "proposed" and s,
-                          timeout=300)  # fmt: skip
+                          timeout=600)  # fmt: skip
     changeset_id = incident["changeset_id"]
     changeset = world.state("changesets", changeset_id)
     assert changeset["risk"] is not None and changeset["risk"] < 30  # a one-line env addition: low risk
-    world.api("POST", f"/api/changesets/{changeset_id}/approve", json={})
-    project = world.gitlab().projects.get(API)
-    [mr] = project.mergerequests.list(source_branch=incident["branch"], get_all=True)
-    project.mergerequests.get(mr.iid).merge()
+    # no human step from here: the MR's head passes preflight, CI merges it, the merge passes preflight,
+    # and the autopilot promotes it
     world.wait("the autopilot's promotion",
-               lambda: world.state("changesets", changeset_id)["phase"] == "promoted", timeout=300)  # fmt: skip
-    promoted = _verified_artifact(world, changeset_id)
-    assert promoted is not None and (promoted["phase"], promoted["approved_by"]) == ("promoted", "autopilot")
+               lambda: world.state("changesets", changeset_id)["phase"] == "promoted", timeout=600)  # fmt: skip
+    assert world.state("changesets", changeset_id)["approved_by"] == "autopilot"
+    promoted = _promoted_artifact(world, changeset_id)
+    assert promoted is not None and promoted["approved_by"] == "autopilot"
+    [mr] = world.gitlab().projects.get(API).mergerequests.list(source_branch=incident["branch"], get_all=True)
+    assert mr.state == "merged" and mr.merged_by["username"] == "ci"
     assert world.state("incidents", incident_id)["phase"] == "resolved"
 
 
@@ -143,13 +154,38 @@ def test_a_feature_across_both_apps_deploys_the_api_first(world: Embedded) -> No
         [mr] = project.mergerequests.list(source_branch=opened["branch"], get_all=True)
         project.mergerequests.get(mr.iid).merge()
     done = world.wait("the feature verified in preflight",
-                      lambda: (s := world.state("changesets", changeset_id))["phase"] == "verified" and s, timeout=300)  # fmt: skip
+                      lambda: (s := world.state("changesets", changeset_id))["phase"] == "verified" and s, timeout=600)  # fmt: skip
     runs = {p["state"]["app"]: p["state"] for p in world.instances("preflights", limit="500")
             if p["state"]["artifact_id"] in done["artifacts"].values()}  # fmt: skip
     api, frontend = runs["shop-api"], runs["shop-frontend"]
     assert api["phase"] == frontend["phase"] == "passed"
     api_passed = next(s["at"] for s in api["steps"] if s["step"] == "passed")
     assert frontend["started_at"] >= api_passed, (api["steps"], frontend["started_at"])
+
+
+def test_a_failing_verification_blocks_promotion_and_opens_an_incident(world: Embedded) -> None:
+    """A commit that breaks shop-api's contract (a price as a string) passes its own tests and deploys
+    healthy, but the verification agent's contract tests fail it."""
+    project = world.gitlab().projects.get(API)
+    text = project.files.get("app.py", ref="main").decode().decode()
+    broken = text.replace('"price": 24.5,', '"price": "24.50",')
+    assert broken != text
+    sha = project.commits.create({"branch": "main", "commit_message": "Prices as decimal strings",
+                                  "actions": [{"action": "update", "file_path": "app.py", "content": broken}]}).id  # fmt: skip
+    art = f"art-shop-api-{sha[:12]}"
+    artifact = world.wait("the artifact to be rejected by its verification",
+                          lambda: (s := _maybe(world, "artifacts", art)) and s["phase"] == "rejected" and s)  # fmt: skip
+    assert "verification failed" in artifact["reason"] and not artifact.get("report_id")
+    run = world.state("preflights", f"pf-{art}")
+    assert run["phase"] == "failed" and run["health"] == "Healthy"  # it deployed fine: the tests judged it
+    body = world.s3().get_object(Bucket="pathops-reports", Key=f"reports/{run['report_id']}.json")["Body"]
+    report = json.loads(body.read())
+    failing = [c for c in report["checks"] if c["status"] != "passed"]
+    assert report["status"] == "failed" and failing and {c["kind"] for c in failing} == {"contract"}, failing
+    incident = world.wait("the incident it opened", lambda: _maybe(world, "incidents", f"inc-pf-{art}"))
+    assert incident["namespace"] == "shop-api-preflight" and incident["source_sha"] == sha
+    world.api("POST", f"/api/artifacts/{art}/promote", json={"comment": "try anyway"})
+    assert world.state("artifacts", art)["phase"] == "rejected"  # no evidence, no promotion
 
 
 def project_file(world: Embedded, repo: str, path: str, ref: str = "main") -> str:
@@ -164,13 +200,23 @@ def _maybe(world: Embedded, kind: str, id: str) -> dict[str, Any] | None:
 def _verified_artifact(world: Embedded, changeset_id: str) -> dict[str, Any] | None:
     for item in world.instances("artifacts", limit="500"):
         state = item["state"]
-        if state.get("changeset_id") == changeset_id and state["phase"] in (
-            "verified",
-            "promoting",
-            "promoted",
+        if (
+            state.get("changeset_id") == changeset_id
+            and not state.get("stage")
+            and state["phase"]
+            in (
+                "verified",
+                "promoting",
+                "promoted",
+            )
         ):
             return dict(state)
     return None
+
+
+def _promoted_artifact(world: Embedded, changeset_id: str) -> dict[str, Any] | None:
+    found = _verified_artifact(world, changeset_id)
+    return found if found is not None and found["phase"] == "promoted" else None
 
 
 def test_the_boundaries_hold_in_the_access_logs(world: Embedded) -> None:

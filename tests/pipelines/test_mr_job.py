@@ -54,6 +54,7 @@ def test_a_patch_becomes_one_branch_one_mr_one_record_even_when_run_twice(stack:
                 "changeset_id": "cs-21",
                 "status": "success",
                 "mr_url": mr.web_url,
+                "commit_sha": on_branch[0].id,  # the MR's head, for its preflight before the merge
             }
         ]
         * 2
@@ -128,3 +129,28 @@ def test_a_feature_without_a_patch_gets_one_branch_and_mr_per_app_once(stack: St
     [report, _] = stack.receiver.bodies("create-mr-from-patch", changeset_id="cs-31")
     assert report["mrs"] == urls and report["mr_url"] == urls[APP]
     assert web.id  # created by this test
+
+
+def test_merge_mr_merges_at_the_verified_head_once(stack: Stack) -> None:
+    project = stack.gl.projects.get(REPO)
+    project.branches.create({"branch": "cs-41-fix", "ref": "main"})
+    head = project.commits.create({"branch": "cs-41-fix", "commit_message": "fix", "actions": [
+        {"action": "create", "file_path": "docs/cs-41.md", "content": "fix\n"}]}).id  # fmt: skip
+    mr = project.mergerequests.create(
+        {"source_branch": "cs-41-fix", "target_branch": "main", "title": "Fix 41"}
+    )
+    params = {
+        "changeset_id": "cs-41",
+        "project": PROJECT,
+        "app": APP,
+        "mr_url": mr.web_url,
+        "commit_sha": head,
+    }
+    for _ in range(2):  # a rerun finds it merged and is done
+        done = stack.run("merge-mr", "cs-41:merge-mr:1", token="merge-token-41", **params)
+        assert done.returncode == 0, done.stderr
+    merged = project.mergerequests.get(mr.iid)
+    assert merged.state == "merged" and merged.merged_by["username"] == "ci"
+    stale = stack.run("merge-mr", "cs-41:merge-mr:2", token="merge-token-42",
+                      **(params | {"mr_url": "http://gitlab.test/nowhere"}))  # fmt: skip
+    assert stale.returncode == 1 and "not a GitLab merge request URL" in stale.stderr

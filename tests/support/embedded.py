@@ -47,7 +47,7 @@ class Embedded:
     def state(self, kind: str, id: str) -> dict[str, Any]:
         return dict(self.api("GET", f"/api/{kind}/{id}")["state"])
 
-    def wait(self, what: str, check: Callable[[], Any], *, timeout: float = 240.0, every: float = 0.5) -> Any:
+    def wait(self, what: str, check: Callable[[], Any], *, timeout: float = 480.0, every: float = 0.5) -> Any:
         """Poll `check` until it returns something truthy; fail naming `what` and the last state seen."""
         deadline, last = time.monotonic() + timeout, None
         while time.monotonic() < deadline:

@@ -149,10 +149,21 @@ ARTIFACT = Alphabet(
         ev(
             "build_requested", app="api", commit_sha="abc1234", project="shop", changeset_id="cs-1", hold=True
         ),
+        ev(
+            "build_requested",
+            app="api",
+            commit_sha="abc1234",
+            project="shop",
+            changeset_id="cs-1",
+            stage="merge-request",
+            autonomy=2,
+            risk=5,
+        ),
     ),
     by_systems=(
         ev("built", app="api", commit_sha="abc1234", image="registry/shop/api:abc1234", project="shop"),
         ev("linked", changeset_id="cs-2"),
+        ev("build_requested", app="api", commit_sha="abc1234", project="shop"),
         ev("release", changeset_id="cs-1"),
         ev("registered", digest="sha256:00ff"),
         ev("verification_passed", report_id="rep-1"),

@@ -221,3 +221,15 @@ def test_a_held_artifact_reports_its_build_and_enters_preflight_only_when_releas
     released = decide(built.state, ev("release", changeset_id="cs-1"))
     assert set(_sends(released)) == {("pf-art-1", "started"), ("cs-1", "preflight_started")}
     assert decide(released.state, ev("release", changeset_id="cs-1")).state == released.state
+
+
+def test_an_artifact_of_a_merge_request_head_is_verified_but_never_promoted() -> None:
+    head = ev("build_requested", app="api", commit_sha="abc1234", project="shop", changeset_id="cs-1",
+              stage="merge-request", autonomy=2, risk=5)  # fmt: skip
+    verified = decide(run(head, BUILT_BY_CI), PASSED)
+    assert verified.state.phase == "verified" and not only(verified.effects, TriggerJob)  # no auto-promotion
+    assert _sends(verified)[("cs-1", "verification_passed")].data["stage"] == "merge-request"
+    assert decide(verified.state, OWNER).state == verified.state  # nor by an owner
+    landed = decide(verified.state, ev("build_requested", app="api", commit_sha="abc1234", project="shop"))
+    assert landed.state.stage == "" and ("cs-1", "verification_passed") in _sends(landed)
+    assert decide(landed.state, OWNER).state.phase == "promoting"  # a fast-forward merge: the same commit

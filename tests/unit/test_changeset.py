@@ -265,3 +265,52 @@ def test_a_feature_of_two_apps_releases_them_to_preflight_in_deploy_order() -> N
     assert release.instance == "art-web" and web_turn.state.phase == "in-preflight"
     done = decide(web_turn.state, ev("verification_passed", report_id="rep-web", app="web"))
     assert done.state.phase == "verified" and not only(done.effects, Send)
+
+
+HEAD = "f" * 40
+
+
+def test_an_incident_fix_is_preflighted_before_its_merge_and_only_then_approved() -> None:
+    opened = decide(run(FROM_INCIDENT), ev("mr_opened", changeset_id="cs-1", mr_url="http://scm/mr/1",
+                                            status="success", commit_sha=HEAD, autonomy=1))  # fmt: skip
+    build = [s for s in only(opened.effects, Send) if s.kind == "artifact"]
+    assert [(s.instance, s.event.name, s.event.data["stage"]) for s in build] == [
+        (f"art-checkout-{HEAD[:12]}", "build_requested", "merge-request")
+    ]
+    early = decide(opened.state, ev("approved", by="olga", role="owner"))
+    assert early.state.phase == "open" and early.state.steps[-1].outcome == "waiting"  # no evidence yet
+    passed = decide(
+        early.state, ev("verification_passed", report_id="rep-h", app="checkout", stage="merge-request")
+    )
+    assert passed.state.head_report == "rep-h" and passed.state.phase == "open"  # level 1: a person approves
+    assert decide(passed.state, ev("approved", by="olga", role="owner")).state.phase == "approved"
+
+
+def test_at_level_two_a_low_risk_fix_is_merged_by_ci_once_its_head_passed_preflight() -> None:
+    opened = run(FROM_INCIDENT, ev("mr_opened", changeset_id="cs-1", mr_url="http://scm/mr/1", status="success",
+                                   commit_sha=HEAD, autonomy=2))  # fmt: skip
+    passed = decide(
+        opened, ev("verification_passed", report_id="rep-h", app="checkout", stage="merge-request")
+    )
+    assert (passed.state.phase, passed.state.approved_by) == ("approved", "autopilot")
+    [merge] = only(passed.effects, TriggerJob)
+    assert (merge.job, merge.params["commit_sha"], merge.params["mr_url"]) == (
+        "merge-mr",
+        HEAD,
+        "http://scm/mr/1",
+    )
+    risky = ev("created", project="shop", title="Touch payments", origin="inc-8", branch="cs-8-fix-pay",
+               apps=["checkout"], patch_id="patch-8", risk=85)  # fmt: skip
+    state = run(risky, ev("mr_opened", changeset_id="cs-1", mr_url="http://scm/mr/2", status="success",
+                          commit_sha=HEAD, autonomy=2))  # fmt: skip
+    held = decide(state, ev("verification_passed", report_id="rep-h", app="checkout", stage="merge-request"))
+    assert held.state.phase == "open" and not only(held.effects, TriggerJob)  # high risk: a person decides
+
+
+def test_a_fix_that_fails_its_preflight_before_the_merge_fails_the_change_set() -> None:
+    opened = run(FROM_INCIDENT, ev("mr_opened", changeset_id="cs-1", mr_url="http://scm/mr/1", status="success",
+                                   commit_sha=HEAD))  # fmt: skip
+    failed = decide(
+        opened, ev("verification_failed", report_id="r", stage="merge-request", reason="degraded")
+    )
+    assert failed.state.phase == "failed" and "failed preflight before its merge" in failed.state.reason

@@ -100,6 +100,10 @@ class EmbeddedStack:
             "kubernetes.resync_s": "0.5",
             "argocd.notify_url": f"{self.control_plane_url}/webhooks/argocd",
             "argocd.period_s": "1",
+            # production only: a failing preflight is judged by its own run (which opens the incident);
+            # an alert for it as well would open a second incident for the same failure
+            "monitor.namespaces": "*-production",
+            "monitor.window_s": "60",
             "jenkins.executors": "2",
             "alertmanager.receiver": "pathops",
             "alertmanager.receiver_url": f"{self.control_plane_url}/webhooks/alertmanager",

@@ -6,7 +6,7 @@
 3. the merge request to the default branch (an open one from `branch` is reused), its description
    the summary, recommended checks, risk and the object keys of the evidence snapshot and the patch;
 4. `incidents/<incident_id>.yaml` in `<project>/<project>-meta` written or updated with those links;
-5. the callback `{changeset_id, status: success, mr_url, job}`.
+5. the callback `{changeset_id, status: success, mr_url, commit_sha (the MR's head), job}`.
 A patch that does not apply is a `PermanentError` (the CLI reports status failure with the reason).
 
 Without `patch_id` (a feature change set): for each app of `apps`, in the order given (deploy
@@ -187,11 +187,36 @@ async def create_mr_from_patch(run: Run) -> dict[str, Any]:
     branch = run.input.get("branch") or f"{changeset}-fix-{slug}"
     title = run.input.get("title") or f"Fix: {patch.get('summary') or slug}".splitlines()[0][:200]
     repo = run.clone(patch["repo"])
-    _apply(run, repo, patch, branch, title)
+    head = _apply(run, repo, patch, branch, title)
     target = (await run.scm.get_project(project=patch["repo"])).default_branch or "main"
     mr = await run.scm.open_mr(
         project=patch["repo"], source_branch=branch, target_branch=target, title=title,
         description=_description(patch, changeset, run.input.get("origin")), labels=("pathops", "fix"),
     )  # fmt: skip
     _record(run, project, patch, changeset, branch, mr.web_url)
-    return {"job": JOB, "changeset_id": changeset, "status": "success", "mr_url": mr.web_url}
+    return {
+        "job": JOB,
+        "changeset_id": changeset,
+        "status": "success",
+        "mr_url": mr.web_url,
+        "commit_sha": head,
+    }
+
+
+MR_URL = re.compile(r"^https?://[^/]+/(?P<project>.+?)/-/merge_requests/(?P<iid>\d+)")
+
+
+async def merge_mr(run: Run) -> dict[str, Any]:
+    """Merge a change set's MR at the head its preflight passed with (the autopilot's approval at
+    autonomy level 2). Already merged at that head: nothing to do. No callback: GitLab's merge event
+    (or the reconciler asking GitLab) moves the change set on."""
+    changeset, url, head = run.input.require("changeset_id", "mr_url", "commit_sha")
+    found = MR_URL.match(url)
+    if found is None:
+        raise PermanentError(f"{url!r} is not a GitLab merge request URL")
+    project, iid = found.group("project"), int(found.group("iid"))
+    mr = await run.scm.merge_mr(
+        project=project, iid=iid, sha=head, message=f"Merge {changeset} (PathOps autopilot)"
+    )
+    log.info("%s: %s!%d is %s", changeset, project, iid, mr.state)
+    return {"job": "merge-mr", "changeset_id": changeset, "status": "success", "mr_url": url}
