@@ -33,7 +33,7 @@ def resource_health(kind: str, live: Obj | None, pods: list[Obj]) -> Obj:
 
 
 def _deployment(live: Obj, status: Obj, pods: list[Obj]) -> Obj:
-    broken = _broken(pods)
+    broken = _broken(_current(pods)) if _observed(live, status) else ""
     if broken:
         return {"status": "Degraded", "message": broken}
     for cond in status.get("conditions") or []:
@@ -90,6 +90,22 @@ def _pod(live: Obj) -> Obj:
         return {"status": "Degraded", "message": status.get("message") or "pod failed"}
     ready = all(c.get("ready") for c in status.get("containerStatuses") or [{}])
     return {"status": "Healthy"} if phase == "Running" and ready else {"status": "Progressing"}
+
+
+def _observed(live: Obj, status: Obj) -> bool:
+    """The controller has seen the Deployment's latest spec (its pods say something about it)."""
+    return (live["metadata"].get("generation") or 0) <= (status.get("observedGeneration") or 0)
+
+
+def _current(pods: list[Obj]) -> list[Obj]:
+    """The pods of the newest template: not terminating, with the pod-template-hash of the pod
+    created last (the old ReplicaSet's pods of a rollout say nothing about the new one)."""
+    alive = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
+    if not alive:
+        return []
+    newest = max(alive, key=lambda p: p["metadata"].get("creationTimestamp") or "")
+    template = (newest["metadata"].get("labels") or {}).get("pod-template-hash")
+    return [p for p in alive if (p["metadata"].get("labels") or {}).get("pod-template-hash") == template]
 
 
 def _broken(pods: list[Obj]) -> str:
