@@ -15,7 +15,6 @@ idempotency key) until `max_attempts`, then the incident stalls with a visible r
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 
 import msgspec
@@ -201,11 +200,6 @@ def _waiting(s: IncidentState, phase: str) -> bool:
     return s.phase == phase or (s.phase == STALLED and s.stalled_in == phase)
 
 
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:40].rstrip("-") or "fix"
-
-
 def _open(instance: str, event: Event, now: datetime) -> Decision[IncidentState]:
     if event.name != "alert_fired":
         raise InvalidEvent(f"an incident starts with 'alert_fired', not {event.name!r}")
@@ -284,7 +278,7 @@ def decide(
         (patch,) = require(event, "patch_id")
         summary = str(event.data.get("summary") or "fix")
         changeset = f"cs-{s.id.removeprefix('inc-')}" + (f"-{s.fixes + 1}" if s.fixes else "")
-        branch = f"{changeset}-fix-{_slug(summary)}"
+        branch = f"{changeset}-fix-{steps.slug(summary, 'fix')}"
         s = msgspec.structs.replace(
             s,
             patch_id=str(patch),

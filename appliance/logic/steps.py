@@ -12,6 +12,7 @@ A `job_failed` says which attempt failed through `attempt` or through the outbox
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -106,3 +107,8 @@ def _as_int(value: object) -> int | None:
     if isinstance(value, str) and value.isdigit():
         return int(value)
     return None
+
+
+def slug(text: str, default: str) -> str:
+    """A branch-name part from free text: lower-case words joined by "-", at most 40 characters."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].rstrip("-") or default

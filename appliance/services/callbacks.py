@@ -254,7 +254,7 @@ async def verification(
 async def gitlab(ctx: Context, event_name: str, payload: dict[str, Any]) -> Accepted:
     """GitLab project hooks: merge request events move the change set whose branch they name (a merge
     also builds the merge commit for it); a push to an app's default branch builds the new commit."""
-    attrs = _mapping(payload.get("object_attributes"))
+    attrs = releases.mapping(payload.get("object_attributes"))
     kind = str(payload.get("object_kind") or "")
     action = str(attrs.get("action") or "")
     branch = str(attrs.get("source_branch") or "")
@@ -263,7 +263,7 @@ async def gitlab(ctx: Context, event_name: str, payload: dict[str, Any]) -> Acce
     async with ctx.store.transaction() as tx:
         target = await tx.open_instance(kind="changeset", correlation=branch) if branch else None
         if target is not None and action in names:
-            user = _mapping(payload.get("user"))
+            user = releases.mapping(payload.get("user"))
             by = str(user.get("username") or "gitlab")
             envelope = Envelope(
                 id=f"gitlab:{attrs.get('id')}:{action}:{attrs.get('updated_at')}",
@@ -316,8 +316,4 @@ async def argocd(ctx: Context, payload: ArgoCdNotification) -> Accepted:
 
 def _repo(payload: dict[str, Any]) -> str:
     """The repository a GitLab hook is about ("shop-api" of "shop/shop-api")."""
-    return str(_mapping(payload.get("project")).get("path_with_namespace") or "").rpartition("/")[2]
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+    return str(releases.mapping(payload.get("project")).get("path_with_namespace") or "").rpartition("/")[2]

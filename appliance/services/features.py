@@ -3,12 +3,10 @@ order (what an app depends on first), one MR per app opened by CI, and preflight
 
 from __future__ import annotations
 
-import re
-
 from appliance.contracts.api import FeatureCreate
 from appliance.contracts.entities import Role
 from appliance.contracts.workflow import Envelope, Event
-from appliance.logic import changeset
+from appliance.logic import changeset, steps
 from appliance.logic.deploy_order import CycleError, deploy_order
 from appliance.services import access, projects
 from appliance.services.access import Principal
@@ -16,10 +14,6 @@ from appliance.services.context import Context
 from appliance.services.errors import Invalid
 
 MAY_REQUEST = (Role.OWNER, Role.REVIEWER)
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].rstrip("-") or "feature"
 
 
 def plan(apps: list[str], depends_on: dict[str, list[str]]) -> list[str]:
@@ -52,7 +46,7 @@ async def request(ctx: Context, who: Principal, data: FeatureCreate) -> str:
             "title": data.title,
             "description": data.description,
             "origin": "feature",
-            "branch": f"{id}-{_slug(data.title)}",
+            "branch": f"{id}-{steps.slug(data.title, 'feature')}",
             "apps": ordered,
         },
     )

@@ -25,6 +25,11 @@ WAITING = (preflight.DEPLOYING, preflight.SYNCING, preflight.STALLED)
 MERGE_MESSAGE = re.compile(r"^Merge branch '([^']+)' into ")
 
 
+def mapping(value: Any) -> dict[str, Any]:
+    """A webhook payload's object, or {} when the sender left it out or sent something else."""
+    return value if isinstance(value, dict) else {}
+
+
 def artifact_id(app: str, sha: str) -> str:
     return f"art-{app}-{sha[:12]}"
 
@@ -84,8 +89,7 @@ async def request_build(
 
 async def push(ctx: Context, tx: Tx, payload: dict[str, Any]) -> Applied | None:
     """A GitLab push event: a new commit on the default branch of an app's repository is built."""
-    project = payload.get("project") if isinstance(payload.get("project"), dict) else {}
-    assert isinstance(project, dict)
+    project = mapping(payload.get("project"))
     default = str(project.get("default_branch") or "main")
     if payload.get("ref") != f"refs/heads/{default}":
         return None
@@ -99,8 +103,8 @@ async def push(ctx: Context, tx: Tx, payload: dict[str, Any]) -> Applied | None:
 async def _merged_changeset(tx: Tx, payload: dict[str, Any], sha: str) -> str | None:
     """The open change set whose branch the pushed head commit merged ("Merge branch 'B' into 'main'"),
     so that a push heard before its merge request event still builds for that change set."""
-    commits = payload.get("commits") if isinstance(payload.get("commits"), list) else []
-    assert isinstance(commits, list)
+    commits = payload.get("commits")
+    commits = commits if isinstance(commits, list) else []
     head = next((c for c in commits if isinstance(c, dict) and c.get("id") == sha), None)
     found = MERGE_MESSAGE.match(str(head.get("message") or "")) if head else None
     row = await tx.open_instance(kind=changeset.KIND, correlation=found.group(1)) if found else None
@@ -109,13 +113,10 @@ async def _merged_changeset(tx: Tx, payload: dict[str, Any], sha: str) -> str | 
 
 async def merged(ctx: Context, tx: Tx, payload: dict[str, Any], changeset_id: str) -> Applied | None:
     """A merged merge request of a change set: its merge commit is built for that change set."""
-    attrs = payload.get("object_attributes") if isinstance(payload.get("object_attributes"), dict) else {}
-    project = payload.get("project") if isinstance(payload.get("project"), dict) else {}
-    assert isinstance(attrs, dict) and isinstance(project, dict)
+    attrs, project = mapping(payload.get("object_attributes")), mapping(payload.get("project"))
     sha = str(attrs.get("merge_commit_sha") or attrs.get("squash_commit_sha") or "")
     if not sha:  # a fast-forward merge: the source branch's head is what landed
-        last = attrs.get("last_commit") if isinstance(attrs.get("last_commit"), dict) else {}
-        sha = str(last.get("id") or "") if isinstance(last, dict) else ""
+        sha = str(mapping(attrs.get("last_commit")).get("id") or "")
     path = str(project.get("path_with_namespace") or "")
     return await request_build(ctx, tx, path=path, sha=sha, actor="gitlab", changeset_id=changeset_id)
 

@@ -1,67 +1,18 @@
-"""The CI jobs in Jenkins: a pipeline config.xml per job of appliance.contracts.ci, created with
-`POST /createItem` or redefined with `POST /job/<job>/config.xml` when it differs.
-
-Each job declares its parameters (`parameters(job)`, as string parameters) and runs ONE step,
-`sh 'pathops-ci <job>'`, with the CI credentials file as `PATHOPS_CI_CONFIG` (in a real Jenkins, the
-file credential `pathops-ci-config`; the embedded CI has it in its environment).
+"""The CI jobs in Jenkins: the pipeline config.xml of each job of appliance.contracts.ci
+(appliance/adapters/jenkins/jobs.py, the same Jenkinsfiles the project ships), created with
+`POST /createItem` or redefined with `POST /job/<job>/config.xml` when it differs. The embedded CI has
+the credentials file `PATHOPS_CI_CONFIG` in its environment.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from urllib.parse import quote
-from xml.sax.saxutils import escape
 
 from appliance.adapters.embedded.client import Http
-from appliance.contracts.ci import JOBS, parameters
-from appliance.ports.errors import PermanentError
+from appliance.adapters.jenkins.jobs import config_xml, jenkinsfile
 
-
-def jenkinsfile(job: str) -> str:
-    params = "\n".join(
-        f"        string(name: '{name}', defaultValue: '', description: '')" for name in parameters(job)
-    )
-    return (
-        "pipeline {\n"
-        "    agent any\n"
-        "    parameters {\n"
-        f"{params}\n"
-        "    }\n"
-        "    stages {\n"
-        f"        stage('{job}') {{\n"
-        "            steps {\n"
-        "                withCredentials([file(credentialsId: 'pathops-ci-config', variable: 'PATHOPS_CI_CONFIG')]) {\n"
-        f"                    sh 'pathops-ci {job}'\n"
-        "                }\n"
-        "            }\n"
-        "        }\n"
-        "    }\n"
-        "}\n"
-    )
-
-
-def config_xml(job: str) -> str:
-    """The job's pipeline definition, as Jenkins stores it (flow-definition)."""
-    if job not in JOBS:
-        raise PermanentError(f"no CI job named {job!r}", system="jenkins")
-    definitions = "".join(
-        "<hudson.model.StringParameterDefinition>"
-        f"<name>{escape(name)}</name><description></description><defaultValue></defaultValue><trim>true</trim>"
-        "</hudson.model.StringParameterDefinition>"
-        for name in parameters(job)
-    )
-    return (
-        "<?xml version='1.1' encoding='UTF-8'?>\n"
-        '<flow-definition plugin="workflow-job">'
-        f"<description>PathOps CI job {escape(job)}: runs pathops-ci {escape(job)}</description>"
-        "<keepDependencies>false</keepDependencies>"
-        "<properties><hudson.model.ParametersDefinitionProperty><parameterDefinitions>"
-        f"{definitions}"
-        "</parameterDefinitions></hudson.model.ParametersDefinitionProperty></properties>"
-        '<definition class="org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition" plugin="workflow-cps">'
-        f"<script>{escape(jenkinsfile(job))}</script><sandbox>true</sandbox></definition>"
-        "<triggers/><disabled>false</disabled></flow-definition>\n"
-    )
+__all__ = ["Jenkins", "config_xml", "definition", "jenkinsfile"]
 
 
 def definition(xml: str) -> tuple[tuple[str, ...], str] | None:

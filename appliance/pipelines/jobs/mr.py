@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from appliance.logic import steps
 from appliance.pipelines import manifests
 from appliance.pipelines.context import EVIDENCE_BUCKET, PATCH_BUCKET, Run, meta_repo
 from appliance.pipelines.git import GitError, Repo
@@ -48,10 +49,6 @@ async def _patch(run: Run, patch_id: str) -> dict[str, Any]:
     if missing:
         raise PermanentError(f"patch {patch_id} lacks {', '.join(missing)}")
     return patch
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-") or "patch"
 
 
 def _apply(run: Run, repo: Repo, patch: dict[str, Any], branch: str, title: str) -> str:
@@ -183,7 +180,7 @@ async def create_mr_from_patch(run: Run) -> dict[str, Any]:
         raise PermanentError(
             f"patch {patch_id} is for {patch['repo']}, which is not a repository of {project}"
         )
-    slug = _slug(str(patch.get("slug") or patch.get("summary") or patch_id))
+    slug = steps.slug(str(patch.get("slug") or patch.get("summary") or patch_id), "patch")
     branch = run.input.get("branch") or f"{changeset}-fix-{slug}"
     title = run.input.get("title") or f"Fix: {patch.get('summary') or slug}".splitlines()[0][:200]
     repo = run.clone(patch["repo"])
