@@ -20,7 +20,7 @@ from appliance.adapters.openai.llm import OpenAiLlm
 from appliance.adapters.s3.store import S3ObjectStore
 from appliance.agents import bundle
 from appliance.agents.callback import callback_token, post_callback
-from appliance.agents.llmfix import diagnose_with_llm
+from appliance.agents.llmfix import NoDiagnosis, diagnose_with_llm
 from appliance.agents.settings import PATCH_BUCKET, FixSettings
 from appliance.agents.source import read_source, unified_diff
 from appliance.contracts.webhooks import FixCallback
@@ -83,7 +83,7 @@ async def _diagnose(settings: FixSettings, snapshot: bundle.Snapshot) -> tuple[D
         log.info("rule %s matched: %s", found.rule, found.summary)
         return found, unified_diff(source, found.edits)
     if settings.llm is None:
-        raise PermanentError(
+        raise NoDiagnosis(
             f"no diagnosis: no rule matched {snapshot.manifest.get('summary', '')!r} and no LLM is configured"
         )
     log.info("no rule matched; asking the LLM (%s)", settings.llm.model)
@@ -103,7 +103,13 @@ async def run(env: Mapping[str, str], cwd: Path) -> str:
     try:
         token = await callback_token(common, store)
         snapshot = await load_snapshot(store, common.bucket, settings.snapshot_id)
-        diagnosis, diff = await _diagnose(settings, snapshot)
+        try:
+            diagnosis, diff = await _diagnose(settings, snapshot)
+        except NoDiagnosis as exc:
+            log.warning("%s", exc)
+            no_fix = FixCallback(incident_id=common.incident_id, status="no_fix", reason=str(exc))
+            outcome = await post_callback(common.callback_url, "/api/fix/callback", no_fix, token=token)
+            return f"no fix {outcome}: {exc}"
         patch_id, patch = patch_bundle(settings, diagnosis, diff)
         data = (json.dumps(patch, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
         await store.put(bucket=PATCH_BUCKET, key=f"patches/{patch_id}.json", data=data,

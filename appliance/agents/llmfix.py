@@ -17,6 +17,11 @@ from appliance.logic.diagnose import Diagnosis, Evidence, slugify
 from appliance.ports.errors import PermanentError
 from appliance.ports.llm import Llm
 
+
+class NoDiagnosis(PermanentError):
+    """Neither a rule nor the LLM found a fix: reported to the control plane, which stalls the incident."""
+
+
 SYSTEM = (
     "You fix a failing Kubernetes workload by changing its source repository as little as possible. "
     "Answer with one line `SUMMARY: <what the change does and why>`, then one unified diff in a ```diff "
@@ -83,11 +88,11 @@ async def diagnose_with_llm(
     answer = await llm.complete(system=SYSTEM, prompt=prompt(snapshot, evidence, source), max_tokens=2048)
     parsed = parse(answer.text)
     if parsed is None:
-        raise PermanentError("no diagnosis: no rule matched and the LLM answered no diff")
+        raise NoDiagnosis("no diagnosis: no rule matched and the LLM answered no diff")
     summary, diff = parsed
     problem = await asyncio.to_thread(apply_check, root, diff)
     if problem is not None:
-        raise PermanentError(f"no diagnosis: no rule matched and the LLM's diff does not apply: {problem}")
+        raise NoDiagnosis(f"no diagnosis: no rule matched and the LLM's diff does not apply: {problem}")
     diagnosis = Diagnosis(
         rule="llm",
         summary=summary[:500],

@@ -46,8 +46,13 @@ class EvidenceCallback(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class FixCallback(msgspec.Struct, frozen=True, kw_only=True):
+    """A patch in object storage (`status: patch`, the default), or the agent's word that it found no
+    fix (`status: no_fix`, `reason`): the incident then stalls with that reason for a person."""
+
     incident_id: Id
-    patch_id: Id
+    patch_id: MaybeId = ""
+    status: Literal["patch", "no_fix"] = "patch"
+    reason: Text = ""
     summary: Text = ""
     recommended_checks: list[str] = []
     risk: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
@@ -106,6 +111,9 @@ class ArgoCdNotification(msgspec.Struct, frozen=True, kw_only=True):
     revision: str = ""
     trigger: str = ""
     message: Text = ""
+    # the images of the app's desired state (`{{toJson .app.status.summary.images}}`): the deploy
+    # that is live, whatever later commit of the repo Argo CD reports it at
+    images: Annotated[list[Annotated[str, msgspec.Meta(max_length=500)]], msgspec.Meta(max_length=50)] = []
 
 
 class Accepted(msgspec.Struct, frozen=True, kw_only=True):

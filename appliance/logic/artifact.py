@@ -37,7 +37,7 @@ import msgspec
 
 from appliance.contracts.entities import ArtifactState, Role
 from appliance.contracts.workflow import CancelTimer, Effect, Event, Notify, Send, StepRecord, TriggerJob
-from appliance.logic import steps
+from appliance.logic import lane, steps
 from appliance.logic.autonomy import may_auto_promote
 from appliance.logic.machine import Decision, InvalidEvent, Machine, backoff, require
 
@@ -222,11 +222,21 @@ def _registered(s: ArtifactRecord, event: Event, now: datetime) -> Decision[Arti
 
 
 def _to_preflight(s: ArtifactRecord, now: datetime) -> Decision[ArtifactRecord]:
-    """Start the preflight run `pf-{id}` of this artifact, and tell the change set."""
+    """Queue the preflight run `pf-{id}` of this artifact in its app's lane, and tell the change set."""
     s = msgspec.structs.replace(s, preflight_id=f"pf-{s.id}", hold=False)
     data = {"app": s.app, "artifact_id": s.id, "project": s.project, "commit_sha": s.commit_sha}
-    started = Event(name="started", data={**data, "image": s.image})
-    preflight = Send(kind="preflight", instance=f"pf-{s.id}", event_id=f"{s.id}:preflight", event=started)
+    enqueue = Event(
+        name="enqueue",
+        data={
+            "preflight_id": f"pf-{s.id}",
+            "project": s.project,
+            "app": s.app,
+            "started": {**data, "image": s.image},
+        },
+    )
+    preflight = Send(
+        kind=lane.KIND, instance=lane.lane_id(s.project, s.app), event_id=f"{s.id}:preflight", event=enqueue
+    )
     relay = _to_changeset(s, "preflight_started", {"preflight_id": f"pf-{s.id}"})
     return Decision(s, (preflight, *relay))
 

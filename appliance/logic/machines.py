@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from appliance.logic import artifact, changeset, incident, preflight
+from appliance.logic import artifact, changeset, incident, lane, preflight
 from appliance.logic.machine import Machine
 
 MACHINES: dict[str, Machine[Any]] = {
@@ -12,4 +12,5 @@ MACHINES: dict[str, Machine[Any]] = {
     changeset.KIND: changeset.MACHINE,
     artifact.KIND: artifact.MACHINE,
     preflight.KIND: preflight.MACHINE,
+    lane.KIND: lane.MACHINE,
 }

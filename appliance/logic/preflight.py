@@ -1,12 +1,16 @@
 """The Preflight machine: one artifact of one app deployed to `<app>-preflight`, verified, judged.
 
+Its `started` comes from the app's lane (lane.py) when the namespace is its turn; any final phase
+sends the lane `released`.
+
 Phases, in order (each wait arms the timer `step`):
   deploying   CI job `deploy-preflight` ran (a gitops commit); waiting for `deployed`
   syncing     waiting for Argo CD: `synced {health, revision?}`; "Healthy" (and sync "Synced", if
               given) moves on; "Degraded" (crash loops, failed pulls) fails the run as a failed
               verification would; any other health is recorded and the wait goes on. A `synced`
-              for another gitops revision than the one deployed is ignored, and one that arrives
-              while deploying is kept and judged once `deployed` names its revision
+              for another gitops revision than the one deployed is ignored unless its `images`
+              hold the run's image (a later commit elsewhere in the repo); one that arrives while
+              deploying is kept and judged once `deployed` names its revision
   verifying   CI job `schedule-verification` ran; waiting for /api/verification/callback
               (`verification_callback {status, report_id}`)
   stalled     a wait ran out of attempts; waiting for a person to `retry` or `close`
@@ -28,7 +32,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from appliance.contracts.workflow import CancelTimer, Effect, Event, Send, StepRecord, TriggerJob
-from appliance.logic import steps
+from appliance.logic import lane, steps
 from appliance.logic.machine import Decision, InvalidEvent, Machine, backoff, require
 
 KIND = "preflight"
@@ -48,6 +52,7 @@ BY_PEOPLE = ("retry", "close")
 BY_SYSTEMS = ("started", "deployed", "synced", "verification_callback")
 EVENTS = frozenset((*BY_PEOPLE, *BY_SYSTEMS, "timeout", "job_failed"))
 ZERO = timedelta()
+ITS_IMAGE = "image"  # `early`'s key for a report heard while deploying whose images hold the run's image
 
 # waiting phase -> (the CI job run on entering it, if any; what it waits for)
 STEPS: dict[str, tuple[str | None, str]] = {
@@ -81,7 +86,7 @@ class PreflightState(msgspec.Struct, frozen=True, kw_only=True):
     image: str | None = None
     revision: str = ""
     health: str = ""
-    early: dict[str, str] = {}  # gitops revision -> health heard while deploying
+    early: dict[str, str] = {}  # gitops revision (or ITS_IMAGE) -> health heard while deploying
     report_id: str | None = None
     incident_id: str | None = None
     attempt: int = 1
@@ -135,7 +140,11 @@ def _finish(
     s = msgspec.structs.replace(s, phase=phase, updated_at=now, reason=reason, stalled_in=None)
     s = _note(s, now, phase, "failed" if phase == FAILED else "ok", reason)
     note = steps.notify("preflight", s.id, phase, f"{phase}: {reason}", {"artifact": s.artifact_id})
-    return Decision(s, (CancelTimer(name=steps.TIMER), *sends, note))
+    released = Event(name="released", data={"preflight_id": s.id, "project": s.project, "app": s.app})
+    free = Send(
+        kind=lane.KIND, instance=lane.lane_id(s.project, s.app), event_id=f"{s.id}:released", event=released
+    )
+    return Decision(s, (CancelTimer(name=steps.TIMER), *sends, free, note))
 
 
 def _retry_or_stall(s: PreflightState, now: datetime, reason: str, *, wait: bool) -> Decision[PreflightState]:
@@ -201,6 +210,15 @@ def _failed(
     return _finish(s, FAILED, now, reason, failed, opened)
 
 
+def is_its_deploy(s: PreflightState, revision: str, images: object) -> bool:
+    """Argo CD's report at `revision` is about this run's deploy: the revision it committed, or a later
+    one whose desired state still runs its image (a commit elsewhere in the gitops repo, an agent's
+    Job say, moved the revision on without touching preflight)."""
+    if not revision or not s.revision or revision == s.revision:
+        return True
+    return bool(s.image) and isinstance(images, (list, tuple)) and s.image in images
+
+
 def _start(instance: str, event: Event, now: datetime) -> Decision[PreflightState]:
     if event.name != "started":
         raise InvalidEvent(f"a preflight starts with 'started', not {event.name!r}")
@@ -257,16 +275,22 @@ def decide(
         revision = str(event.data.get("revision") or "")
         s = _note(msgspec.structs.replace(s, revision=revision), now, "deploy", "ok", revision)
         entered = _enter(s, SYNCING, now)
-        if revision and revision in s.early:
-            heard = _sync(entered.state, s.early[revision], "Synced", now, "")
+        early = s.early.get(revision) if revision else None
+        early = early or s.early.get(ITS_IMAGE)
+        if early:
+            heard = _sync(entered.state, early, "Synced", now, "")
             return Decision(heard.state, (*entered.effects, *heard.effects))
         return entered
     if name == "synced":
         (health,) = require(event, "health")
         revision = str(event.data.get("revision") or "")
         if s.waiting_for == DEPLOYING and revision and str(health) in ("Healthy", "Degraded"):
-            return Decision(msgspec.structs.replace(s, early={**s.early, revision: str(health)}))
-        if s.waiting_for != SYNCING or (revision and s.revision and revision != s.revision):
+            images = event.data.get("images")
+            ours = bool(s.image) and isinstance(images, (list, tuple)) and s.image in images
+            return Decision(
+                msgspec.structs.replace(s, early={**s.early, ITS_IMAGE if ours else revision: str(health)})
+            )
+        if s.waiting_for != SYNCING or not is_its_deploy(s, revision, event.data.get("images")):
             return ignore
         sync = str(event.data.get("sync_status") or "Synced")
         return _sync(s, str(health), sync, now, str(event.data.get("message") or ""))

@@ -133,12 +133,21 @@ async def evidence(
 
 
 async def fix(ctx: Context, payload: FixCallback, *, authorization: str | None, body: bytes) -> Accepted:
-    data = {
-        "patch_id": payload.patch_id,
-        "summary": payload.summary,
-        "recommended_checks": payload.recommended_checks,
-        "risk": payload.risk,
-    }
+    if payload.status == "no_fix":
+        reason = payload.reason or payload.summary or "no reason given"
+        event = Event(
+            name="job_failed", data={"job": FIX_JOBS[0], "reason": f"no fix: {reason}", "permanent": True}
+        )
+    elif not payload.patch_id:
+        raise Invalid("a fix callback with status 'patch' needs patch_id")
+    else:
+        data = {
+            "patch_id": payload.patch_id,
+            "summary": payload.summary,
+            "recommended_checks": payload.recommended_checks,
+            "risk": payload.risk,
+        }
+        event = Event(name="patch_ready", data=data)
     return await _deliver(
         ctx,
         authorization,
@@ -147,7 +156,7 @@ async def fix(ctx: Context, payload: FixCallback, *, authorization: str | None, 
         jobs=FIX_JOBS,
         instance=payload.incident_id,
         kind="incident",
-        event=Event(name="patch_ready", data=data),
+        event=event,
     )
 
 

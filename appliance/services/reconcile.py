@@ -70,10 +70,12 @@ class Reconciler:
             except PortError as exc:
                 log.info("reconcile %s: %s", run.id, exc)
                 continue
-            if status.health not in FINAL_HEALTH or (run.revision and status.revision != run.revision):
+            if status.health not in FINAL_HEALTH or not preflight.is_its_deploy(
+                run, status.revision, status.images
+            ):
                 continue
             data = {"health": status.health, "sync_status": status.sync_status, "revision": status.revision,
-                    "message": status.health_message}  # fmt: skip
+                    "images": list(status.images), "message": status.health_message}  # fmt: skip
             envelope = Envelope(
                 id=f"reconcile:{run.id}:{status.revision}:{status.health}",
                 instance=run.id,

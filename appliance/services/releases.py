@@ -139,6 +139,7 @@ async def argocd(ctx: Context, tx: Tx, payload: ArgoCdNotification) -> Applied |
         "health": payload.health_status,
         "sync_status": payload.sync_status or "Synced",
         "revision": payload.revision,
+        "images": list(payload.images),
         "message": payload.message,
     }
     envelope = Envelope(

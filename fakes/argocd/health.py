@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 Obj = dict[str, Any]
+REVISION = "deployment.kubernetes.io/revision"
 RANK = {"Healthy": 0, "Suspended": 1, "Progressing": 2, "Missing": 3, "Degraded": 4, "Unknown": 2}
 BAD_WAITING = {
     "CrashLoopBackOff",
@@ -19,21 +20,23 @@ BAD_WAITING = {
 }
 
 
-def resource_health(kind: str, live: Obj | None, pods: list[Obj]) -> Obj:
+def resource_health(kind: str, live: Obj | None, children: list[Obj]) -> Obj:
+    """`children`: what the resource owns, with their kinds (a Deployment's ReplicaSets and their
+    Pods, a Job's Pods)."""
     if live is None:
         return {"status": "Missing", "message": "resource is not in the cluster"}
     status = live.get("status") or {}
     if kind == "Deployment":
-        return _deployment(live, status, pods)
+        return _deployment(live, status, children)
     if kind == "Job":
-        return _job(status, pods)
+        return _job(status, [c for c in children if c.get("kind") == "Pod"])
     if kind == "Pod":
         return _pod(live)
     return {"status": "Healthy"}
 
 
-def _deployment(live: Obj, status: Obj, pods: list[Obj]) -> Obj:
-    broken = _broken(_current(pods)) if _observed(live, status) else ""
+def _deployment(live: Obj, status: Obj, children: list[Obj]) -> Obj:
+    broken = _broken(_current(live, children)) if _observed(live, status) else ""
     if broken:
         return {"status": "Degraded", "message": broken}
     for cond in status.get("conditions") or []:
@@ -97,15 +100,23 @@ def _observed(live: Obj, status: Obj) -> bool:
     return (live["metadata"].get("generation") or 0) <= (status.get("observedGeneration") or 0)
 
 
-def _current(pods: list[Obj]) -> list[Obj]:
-    """The pods of the newest template: not terminating, with the pod-template-hash of the pod
-    created last (the old ReplicaSet's pods of a rollout say nothing about the new one)."""
-    alive = [p for p in pods if not p["metadata"].get("deletionTimestamp")]
-    if not alive:
+def _current(live: Obj, children: list[Obj]) -> list[Obj]:
+    """The pods of the Deployment's current ReplicaSet: the one whose revision annotation is the
+    Deployment's own, not terminating. Until that ReplicaSet has pods there are none: the old
+    ReplicaSet's pods of a rollout say nothing about the new template."""
+    revision = (live["metadata"].get("annotations") or {}).get(REVISION)
+    sets = [c for c in children if c.get("kind") == "ReplicaSet"]
+    current = [s for s in sets if (s["metadata"].get("annotations") or {}).get(REVISION) == revision]
+    if revision is None or len(current) != 1:
         return []
-    newest = max(alive, key=lambda p: p["metadata"].get("creationTimestamp") or "")
-    template = (newest["metadata"].get("labels") or {}).get("pod-template-hash")
-    return [p for p in alive if (p["metadata"].get("labels") or {}).get("pod-template-hash") == template]
+    uid = current[0]["metadata"].get("uid")
+    return [
+        c
+        for c in children
+        if c.get("kind") == "Pod"
+        and not c["metadata"].get("deletionTimestamp")
+        and any(o.get("uid") == uid for o in c["metadata"].get("ownerReferences") or [])
+    ]
 
 
 def _broken(pods: list[Obj]) -> str:

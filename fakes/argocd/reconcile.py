@@ -109,9 +109,6 @@ class Controller:
                 status["sync"] = {"status": "Unknown", "comparedTo": _compared(app)}
                 return app
             status.pop("conditions", None)
-            status["summary"] = {
-                "images": sorted({c.get("image", "") for o in desired for c in _pod_containers(o)} - {""})
-            }
             tracked = [r for r in status.get("resources", [])]
             live = {(o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o for o in desired}
             out_of_sync = await self._out_of_sync(desired, tracked, live)
@@ -245,18 +242,20 @@ class Controller:
         ][-10:]
 
     async def _assess(self, app: Obj) -> None:
+        """Health and sync of each managed resource, and the summary's images, all from the live state
+        (as Argo CD's own: what runs, not what git asks for)."""
         resources = app["status"].get("resources", [])
+        images: set[str] = set()
         for res in resources:
             live = await self.kube.get(res["kind"], res.get("namespace"), res["name"])
-            pods = []
+            images |= {str(c.get("image") or "") for c in _pod_containers(live or {})}
+            children = []
             if live is not None and res["kind"] in ("Deployment", "Job"):
-                pods = await self.pods_of(live)
-            res["health"] = resource_health(res["kind"], live, pods)
+                children = await self.children_of(live)
+            res["health"] = resource_health(res["kind"], live, children)
             res["status"] = "Synced" if live is not None and _applied_any(live) else "OutOfSync"
         app["status"]["health"] = app_health([r["health"] for r in resources])
-
-    async def pods_of(self, owner: Obj) -> list[Obj]:
-        return [obj for obj in await self.children_of(owner) if obj["kind"] == "Pod"]
+        app["status"]["summary"] = {"images": sorted(images - {""})}
 
     async def children_of(self, owner: Obj) -> list[Obj]:
         """The ReplicaSets and Pods a Deployment or Job owns (list items carry no kind: it is set here)."""
@@ -291,6 +290,7 @@ class Controller:
                 "sync_status": after[0] or "",
                 "health_status": after[1] or "",
                 "revision": status.get("sync", {}).get("revision", ""),
+                "images": (status.get("summary") or {}).get("images", []),
                 "trigger": trigger,
                 "message": op.get("message", ""),
             }

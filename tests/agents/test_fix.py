@@ -140,19 +140,21 @@ def test_the_commit_can_come_from_the_image_and_the_value_from_the_code(
     assert "value from app/settings.py" in patch["summary"]
 
 
-def test_no_rule_and_no_llm_is_no_diagnosis(
+def test_no_rule_and_no_llm_is_reported_as_no_fix(
     world: World, collected: Collected, control: ControlPlane, tmp_path: Path
 ) -> None:
+    """The agent did its work and found nothing: it says so (the incident stalls with the reason) and
+    exits 0, so the Job is not retried for an answer that cannot change."""
     sha = checkout(tmp_path / "src", base_files())
     result = run_agent(
         "fix", world.env(SNAPSHOT_ID=snapshot_id(collected), COMMIT_SHA=sha), cwd=tmp_path / "src"
     )
-    assert result.returncode == 1 and result.stderr.count("\n") == 1
-    assert (
-        result.stderr.startswith("fix: no diagnosis: no rule matched ")
-        and "no LLM is configured" in result.stderr
-    )
-    assert control.calls == []
+    assert result.returncode == 0, result.stderr
+    [call] = control.calls
+    assert call.path == "/api/fix/callback" and call.body["status"] == "no_fix"
+    assert call.body["reason"].startswith("no diagnosis: no rule matched ") and not call.body["patch_id"]
+    assert "no LLM is configured" in call.body["reason"]
+    control.reset()
 
     result = run_agent(
         "fix", world.env(SNAPSHOT_ID="snap-000000000000000000000000", COMMIT_SHA=sha), cwd=tmp_path
@@ -219,6 +221,8 @@ def test_the_llm_diff_is_used_when_it_applies_and_refused_when_not(
         "SUMMARY: nonsense\n```diff\n--- a/nope.py\n+++ b/nope.py\n@@ -1 +1 @@\n-a\n+b\n```"
     )
     result = run_agent("fix", env, cwd=tmp_path / "src")
-    assert result.returncode == 1 and control.calls == []
-    assert result.stderr.startswith("fix: no diagnosis: no rule matched and the LLM's diff does not apply: ")
-    assert "sk-llm-secret" not in result.stderr + result.stdout
+    assert result.returncode == 0, result.stderr
+    [call] = control.calls
+    assert call.body["status"] == "no_fix"
+    assert call.body["reason"].startswith("no diagnosis: no rule matched and the LLM's diff does not apply: ")
+    assert "sk-llm-secret" not in result.stderr + result.stdout + json.dumps(call.body)

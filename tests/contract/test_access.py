@@ -82,6 +82,29 @@ async def test_callback_token_works_once(client, owner_token, appliance: Applian
     assert evidence["incident"] == incident
 
 
+async def test_a_fix_agent_that_finds_no_fix_stalls_the_incident_with_its_reason(
+    client, owner_token, appliance: Appliance, ci: RecordingCi
+) -> None:
+    incident, token = await _incident_with_job(client, appliance, ci)
+    body = {"incident_id": incident, "snapshot_id": "snap-1", "summary": "logs"}
+    assert (await client.post("/api/evidence/callback", json=body, headers=bearer(token))).status_code == 202
+    await appliance.dispatcher.tick()
+    job, _, params = ci.calls[-1]
+    assert job == "build-fix-agent"
+    fix_token = params["CALLBACK_TOKEN"]
+    no_patch = await client.post(
+        "/api/fix/callback", json={"incident_id": incident}, headers=bearer(fix_token)
+    )
+    assert no_patch.status_code == 422 and "needs patch_id" in no_patch.json()["detail"]
+    reason = "no diagnosis: no rule matched 'pod Running, 0 restarts' and no LLM is configured"
+    no_fix = {"incident_id": incident, "status": "no_fix", "reason": reason}
+    accepted = await client.post("/api/fix/callback", json=no_fix, headers=bearer(fix_token))
+    assert accepted.status_code == 202, accepted.text
+    state = (await client.get(f"/api/incidents/{incident}", headers=bearer(owner_token))).json()
+    assert state["phase"] == "stalled" and state["state"]["stalled_in"] == "diagnosing"
+    assert state["state"]["reason"] == f"build-fix-agent failed: no fix: {reason}"
+
+
 async def test_callback_token_is_bound_to_its_job_and_instance(client, appliance, ci: RecordingCi) -> None:
     incident, token = await _incident_with_job(client, appliance, ci)
     wrong_job = await client.post(

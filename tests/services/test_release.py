@@ -267,3 +267,48 @@ async def test_a_merge_push_heard_before_its_merge_request_event_builds_for_the_
     await callbacks.gitlab(ctx, "Push Hook", push)
     state = await _state(appliance, "artifact", f"art-shop-web-{SHA[:12]}")
     assert (state["changeset_id"], state["hold"]) == ("cs-2", True)
+
+
+async def test_two_artifacts_of_one_app_take_preflight_in_turn(appliance: Appliance, ci: RecordingCi) -> None:
+    """Two commits land close together: the second run deploys only once the first is judged, and the
+    first counts Argo CD's report at a later revision whose desired state still runs its image."""
+    ctx = appliance.ctx
+    await projects.load(ctx, projects.parse_meta(META.replace("LEVEL", "0")), actor="test")
+    shas = ["a" * 40, "b" * 40]
+    for sha in shas:
+        push = {"object_kind": "push", "ref": "refs/heads/main", "after": sha, "user_username": "dev",
+                "project": {"path_with_namespace": "shop/shop-api", "default_branch": "main"}}  # fmt: skip
+        await callbacks.gitlab(ctx, "Push Hook", push)
+    await appliance.dispatcher.tick()
+    first, second = (f"art-shop-api-{sha[:12]}" for sha in shas)
+    for art in (first, second):
+        [params] = [p for j, k, p in ci.calls if j == "build" and k == f"{art}:build:1"]
+        built = JenkinsCallback(status="success", job="build", artifact_id=art, image=f"reg/shop-api:{art}")
+        await _jenkins(appliance, built, str(params["CALLBACK_TOKEN"]))
+    await appliance.dispatcher.tick()
+    assert [p["preflight_id"] for j, _, p in ci.calls if j == "deploy-preflight"] == [f"pf-{first}"]
+    assert (await _state(appliance, "lane", "lane-shop-shop-api"))["queue"][0][
+        "preflight_id"
+    ] == f"pf-{second}"
+
+    deployed = JenkinsCallback(
+        status="success", job="deploy-preflight", preflight_id=f"pf-{first}", revision="g1"
+    )
+    await _jenkins(appliance, deployed, _token(ci, "deploy-preflight"))
+    other = ArgoCdNotification(app="shop-api-preflight", health_status="Degraded", sync_status="Synced",
+                               revision="g2", images=["reg/shop-api:someone-else"])  # fmt: skip
+    await callbacks.argocd(ctx, other)
+    assert (await _state(appliance, "preflight", f"pf-{first}"))["phase"] == "syncing"
+    later = ArgoCdNotification(app="shop-api-preflight", health_status="Healthy", sync_status="Synced",
+                               revision="g3", images=[f"reg/shop-api:{first}"])  # fmt: skip
+    await callbacks.argocd(ctx, later)
+    await appliance.dispatcher.tick()
+    assert (await _state(appliance, "preflight", f"pf-{first}"))["phase"] == "verifying"
+    passed = VerificationCallback(app_id="shop-api", env="preflight", verification_id=f"pf-{first}",
+                                  status="passed", report_id="rep-1")  # fmt: skip
+    await callbacks.verification(ctx, passed, authorization=f"Bearer {_token(ci, 'schedule-verification')}",
+                                 body=msgspec.json.encode(passed))  # fmt: skip
+    await appliance.dispatcher.tick()
+    assert (await _state(appliance, "artifact", first))["phase"] == "verified"
+    deploys = [p["preflight_id"] for j, _, p in ci.calls if j == "deploy-preflight"]
+    assert deploys == [f"pf-{first}", f"pf-{second}"]  # its turn now

@@ -56,7 +56,7 @@ class Embedded:
                 return last
             time.sleep(every)
         raise AssertionError(
-            f"timed out after {timeout:.0f}s waiting for {what}; audit tail: {self.audit(8)}"
+            f"timed out after {timeout:.0f}s waiting for {what}; audit tail, newest first: {self.audit(30)}"
         )
 
     def audit(self, limit: int) -> list[str]:

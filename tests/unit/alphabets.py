@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from appliance.contracts.workflow import Effect, Event
-from appliance.logic import artifact, changeset, incident, preflight
+from appliance.logic import artifact, changeset, incident, lane, preflight
 from appliance.logic.machine import Decision, Machine
 
 T = TypeVar("T")
@@ -37,6 +37,7 @@ class Alphabet:
     by_systems: tuple[Event, ...]
     by_people: tuple[Event, ...]
     phases: tuple[str, ...]
+    resting: tuple[str, ...] = ()  # phases that wait for new work, not for an answer (an idle lane)
 
     @property
     def events(self) -> tuple[Event, ...]:
@@ -196,7 +197,33 @@ PREFLIGHT = Alphabet(
     phases=preflight.PHASES,
 )
 
-ALL = {"incident": INCIDENT, "changeset": CHANGESET, "artifact": ARTIFACT, "preflight": PREFLIGHT}
+
+def _queued(run: str) -> Event:
+    started = {"app": "api", "artifact_id": f"art-{run}", "project": "shop", "commit_sha": "abc1234"}
+    return ev("enqueue", preflight_id=f"pf-{run}", project="shop", app="api", started=started)
+
+
+def _released(run: str) -> Event:
+    return ev("released", preflight_id=f"pf-{run}", project="shop", app="api")
+
+
+LANE = Alphabet(
+    machine=lane.MACHINE,
+    instance="lane-shop-api",
+    starts=(_queued("1"), _released("1")),
+    by_systems=(*(_queued(r) for r in "123"), *(_released(r) for r in "123")),
+    by_people=(),
+    phases=(lane.BUSY, lane.IDLE),
+    resting=(lane.IDLE,),
+)
+
+ALL = {
+    "incident": INCIDENT,
+    "changeset": CHANGESET,
+    "artifact": ARTIFACT,
+    "preflight": PREFLIGHT,
+    "lane": LANE,
+}
 
 
 def key(state: Any) -> bytes:

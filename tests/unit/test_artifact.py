@@ -162,7 +162,8 @@ def test_a_requested_build_runs_ci_then_starts_its_preflight_and_tells_the_chang
         "not-promotable", "registry/shop/api:abc1234", "sha256:00ff",
     )  # fmt: skip
     sends = _sends(built)
-    assert sends[("pf-art-1", "started")].data["image"] == "registry/shop/api:abc1234"
+    queued = sends[("lane-shop-api", "enqueue")].data  # the app's preflight lane starts the run in turn
+    assert queued["preflight_id"] == "pf-art-1" and queued["started"]["image"] == "registry/shop/api:abc1234"
     assert sends[("cs-1", "preflight_started")].data["preflight_id"] == "pf-art-1"
     passed = decide(built.state, PASSED)
     assert _sends(passed)[("cs-1", "verification_passed")].data == {
@@ -219,7 +220,7 @@ def test_a_held_artifact_reports_its_build_and_enters_preflight_only_when_releas
     assert built.state.phase == "not-promotable"
     assert set(_sends(built)) == {("cs-1", "artifact_built")}
     released = decide(built.state, ev("release", changeset_id="cs-1"))
-    assert set(_sends(released)) == {("pf-art-1", "started"), ("cs-1", "preflight_started")}
+    assert set(_sends(released)) == {("lane-shop-web", "enqueue"), ("cs-1", "preflight_started")}
     assert decide(released.state, ev("release", changeset_id="cs-1")).state == released.state
 
 

@@ -50,7 +50,8 @@ def test_deploy_sync_verify_pass_tells_the_artifact() -> None:
     assert verify.params["revision"] == "r1"
     passed = decide(synced.state, ev("verification_callback", status="passed", report_id="rep-1"))
     assert passed.state.phase == "passed"
-    [send] = only(passed.effects, Send)
+    send, free = only(passed.effects, Send)
+    assert (free.instance, free.event.name) == ("lane-shop-api", "released")  # the next run may deploy
     assert (send.kind, send.instance, send.event_id) == ("artifact", "art-1", "pf-1:verification_passed")
     assert send.event == ev("verification_passed", report_id="rep-1", preflight_id="pf-1", app="api")
     assert CancelTimer(name="step") in passed.effects
@@ -62,7 +63,7 @@ def test_failing_verification_rejects_the_artifact_and_opens_an_incident() -> No
         state, ev("verification_callback", status="failed", report_id="rep-2", summary="5xx on /pay")
     )
     assert (failed.state.phase, failed.state.incident_id) == ("failed", "inc-pf-1")
-    to_artifact, to_incident = only(failed.effects, Send)
+    to_artifact, to_incident, _free = only(failed.effects, Send)
     assert (to_artifact.instance, to_artifact.event.name) == ("art-1", "verification_failed")
     assert to_artifact.event.data["report_id"] == "rep-2"
     assert (to_incident.kind, to_incident.instance, to_incident.event.name) == (
@@ -133,7 +134,7 @@ def test_a_permanent_ci_failure_fails_the_run_without_judging_the_artifact() -> 
         run(STARTED), ev("job_failed", job="deploy-preflight", reason="no gitops repo", permanent=True)
     )
     assert failed.state.phase == "failed"
-    assert not only(failed.effects, Send)
+    assert [s.kind for s in only(failed.effects, Send)] == ["lane"]  # nothing to the artifact
 
 
 def test_close_ends_the_run() -> None:
@@ -168,6 +169,18 @@ def test_a_degraded_deploy_fails_the_run_and_opens_a_deploy_incident() -> None:
     assert (incident.instance, incident.event.name) == ("inc-pf-1", "alert_fired")
     assert incident.event.data["labels"]["env"] == "preflight"
     assert incident.event.data["commit_sha"] == "abc1234"
+
+
+def test_a_later_revision_that_still_runs_the_runs_image_counts_and_one_without_it_does_not() -> None:
+    state = run(STARTED, DEPLOYED)
+    elsewhere = ev("synced", health="Degraded", revision="r2", images=["reg/api:other"])
+    assert decide(state, elsewhere).state == state  # another run's image: not about this deploy
+    later = decide(state, ev("synced", health="Healthy", revision="r2", images=["reg/api:abc"]))
+    assert later.state.phase == "verifying"
+    # heard while deploying, at a revision the deploy callback will not name: kept by the image
+    early = run(STARTED, ev("synced", health="Degraded", revision="r2", images=["reg/api:abc"]))
+    assert early.phase == "deploying"
+    assert decide(early, DEPLOYED).state.phase == "failed"
 
 
 def test_a_sync_of_another_revision_is_ignored_and_an_early_one_is_kept_until_deployed() -> None:

@@ -29,7 +29,17 @@ from hypothesis import strategies as st
 from appliance.contracts.workflow import Event
 from appliance.logic import artifact, changeset, preflight
 from appliance.logic.machines import MACHINES
-from tests.unit.alphabets import ALL, ARTIFACT, INCIDENT, INCIDENT_FAILURES, NOW, Alphabet, ev, reachable
+from tests.unit.alphabets import (
+    ALL,
+    ARTIFACT,
+    INCIDENT,
+    INCIDENT_FAILURES,
+    LANE,
+    NOW,
+    Alphabet,
+    ev,
+    reachable,
+)
 
 SETTINGS = settings(max_examples=100, deadline=None)
 REACHABLE = {name: list(reachable(alphabet)) for name, alphabet in ALL.items()}
@@ -61,6 +71,7 @@ HAPPY = {
         ev("synced", health="Healthy", sync_status="Synced"),
         ev("verification_callback", status="passed", report_id="rep-1"),
     ),
+    "lane": (LANE.by_systems[0], LANE.by_systems[3], LANE.by_systems[1]),
 }
 
 
@@ -173,9 +184,21 @@ def test_every_reachable_state_that_is_not_final_has_a_way_out(name: str) -> Non
         if alphabet.machine.is_final(state):
             assert all(alphabet.decide(state, e).state == state for e in alphabet.events), path
             continue
-        phase = alphabet.machine.phase(state)
-        exits = {alphabet.machine.phase(alphabet.decide(state, e).state) for e in alphabet.events} - {phase}
-        assert exits, (phase, path)
+        if alphabet.machine.phase(state) not in alphabet.resting:
+            assert _leaves_its_phase(alphabet, state), (alphabet.machine.phase(state), path)
+
+
+def _leaves_its_phase(alphabet: Alphabet, state: Any, depth: int = 4) -> bool:
+    """Some events, at most `depth`, lead out of the state's phase (a busy lane frees up only after
+    each queued run had its turn)."""
+    phase, frontier, seen = alphabet.machine.phase(state), [state], {encode(state)}
+    for _ in range(depth):
+        nexts = [alphabet.decide(s, e).state for s in frontier for e in alphabet.events]
+        if any(alphabet.machine.phase(n) != phase for n in nexts):
+            return True
+        frontier = [n for n in nexts if encode(n) not in seen]
+        seen |= {encode(n) for n in frontier}
+    return False
 
 
 @pytest.mark.parametrize(

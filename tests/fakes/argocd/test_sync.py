@@ -236,4 +236,10 @@ def test_a_crashing_release_is_degraded_and_notified(stack: Stack) -> None:
         "Degraded", lambda: (s := app_status(stack))["health"]["status"] == "Degraded" and s, timeout=40
     )
     assert "CrashLoopBackOff" in status["health"].get("message", "")
+    running = live(stack, f"/apis/apps/v1/namespaces/{NS}/deployments/shop-api")
+    assert running is not None
+    # the summary's images are the live state's, as Argo CD reports them
+    assert status["summary"]["images"] == [
+        c["image"] for c in running["spec"]["template"]["spec"]["containers"]
+    ]
     wait("the degraded notice", lambda: any(n["trigger"] == "on-health-degraded" for n in stack.notices))
