@@ -35,6 +35,7 @@ JOBS: dict[str, tuple[str, ...]] = {
     "schedule-verification": ("preflight_id", "app", "project", "namespace", "agents_namespace"),
     "promote": ("artifact_id", "app", "project", "image", "commit_sha", "report_id", "approved_by"),
     "merge-mr": ("changeset_id", "project", "app", "mr_url", "commit_sha"),
+    "rollback": ("incident_id", "app", "project", "artifact_id", "image", "commit_sha", "report_id"),
 }
 
 

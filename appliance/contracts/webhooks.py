@@ -72,14 +72,16 @@ class FixPatchInline(msgspec.Struct, frozen=True, kw_only=True):
 class JenkinsCallback(msgspec.Struct, frozen=True, kw_only=True):
     """What a CI job posts back to /webhooks/jenkins (docs/golden-paths.md): which fields a job must
     send depends on `job` (create-mr-from-patch: changeset_id, mr_url; build: artifact_id, image;
-    deploy-preflight: preflight_id, revision; promote: artifact_id; schedule-verification reports
-    only a failure, with preflight_id: its success is the agent's callback)."""
+    deploy-preflight: preflight_id, revision; promote: artifact_id; rollback: incident_id, revision;
+    schedule-verification reports only a failure, with preflight_id: its success is the agent's
+    callback)."""
 
     status: Literal["success", "failure", "aborted"]
-    job: Literal["create-mr-from-patch", "build", "deploy-preflight", "schedule-verification", "promote"] = (
-        "create-mr-from-patch"
-    )
+    job: Literal[
+        "create-mr-from-patch", "build", "deploy-preflight", "schedule-verification", "promote", "rollback"
+    ] = "create-mr-from-patch"
     changeset_id: MaybeId = ""
+    incident_id: MaybeId = ""
     artifact_id: MaybeId = ""
     preflight_id: MaybeId = ""
     mr_url: str = ""

@@ -9,6 +9,10 @@ Phases, in order:
   stalled              a wait ran out of retries; waiting for a person to `retry` or `close`
   resolved | closed   final
 
+Beside the phases, at autonomy level 3 an incident in production rolls production back to its last
+verified release when it opens (rollback.py): CI job `rollback`, then `rolled_back`, or a `job_failed`
+for it that is recorded, not retried.
+
 Each wait arms the timer `step`; when it fires, the step is tried again (a new attempt, a new
 idempotency key) until `max_attempts`, then the incident stalls with a visible reason.
 """
@@ -29,7 +33,7 @@ from appliance.contracts.workflow import (
     StepRecord,
     TriggerJob,
 )
-from appliance.logic import steps
+from appliance.logic import rollback, steps
 from appliance.logic.classify import classify
 from appliance.logic.machine import Decision, InvalidEvent, Machine, backoff, require
 
@@ -94,6 +98,7 @@ class IncidentState(msgspec.Struct, frozen=True, kw_only=True):
     mr_url: str | None = None
     reason: str = ""
     stalled_in: str | None = None
+    rollback: str = rollback.NONE  # what became of a level-3 rollback (rollback.py)
     steps: tuple[StepRecord, ...] = ()
 
 
@@ -200,13 +205,18 @@ def _waiting(s: IncidentState, phase: str) -> bool:
     return s.phase == phase or (s.phase == STALLED and s.stalled_in == phase)
 
 
+def app_and_env(labels: dict[str, str]) -> tuple[str, str]:
+    """The app and environment an alert's labels name (production unless they say otherwise)."""
+    app = labels.get("app") or labels.get("service") or labels.get("job") or "unknown"
+    return app, labels.get("env") or labels.get("environment") or "production"
+
+
 def _open(instance: str, event: Event, now: datetime) -> Decision[IncidentState]:
     if event.name != "alert_fired":
         raise InvalidEvent(f"an incident starts with 'alert_fired', not {event.name!r}")
     (fingerprint,) = require(event, "fingerprint")
     labels = {str(k): str(v) for k, v in dict(event.data.get("labels") or {}).items()}
-    app = labels.get("app") or labels.get("service") or labels.get("job") or "unknown"
-    env = labels.get("env") or labels.get("environment") or "production"
+    app, env = app_and_env(labels)
     annotations = dict(event.data.get("annotations") or {})
     policy = steps.policy_of(event, Policy)
     s = IncidentState(
@@ -227,7 +237,36 @@ def _open(instance: str, event: Event, now: datetime) -> Decision[IncidentState]
         source_sha=event.data.get("commit_sha") or labels.get("commit_sha"),
     )
     s = msgspec.structs.replace(s, steps=(StepRecord(at=now, step="alert", outcome="ok", message=s.summary),))
-    return _enter(s, COLLECTING, now)
+    plan = rollback.plan(incident_id=s.id, app=s.app, project=s.project, env=s.env, data=dict(event.data))
+    effects: tuple[Effect, ...] = ()
+    if plan.status != rollback.NONE:
+        outcome = "waiting" if plan.status == rollback.REQUESTED else "skipped"
+        s = msgspec.structs.replace(
+            s, rollback=plan.status, steps=_record(s, now, "rollback", outcome, plan.reason)
+        )
+    if plan.status == rollback.REQUESTED:
+        effects = (TriggerJob(key=f"{s.id}:{rollback.JOB}:1", job=rollback.JOB, params=plan.params),)
+    entered = _enter(s, COLLECTING, now)
+    return Decision(entered.state, (*effects, *entered.effects))
+
+
+def _rolled_back(s: IncidentState, event: Event, now: datetime) -> Decision[IncidentState]:
+    """The rollback's answer: `rolled_back`, or its job's failure (not retried)."""
+    if s.rollback != rollback.REQUESTED:
+        return Decision(s)
+    if event.name == "rolled_back":
+        status, outcome = rollback.DONE, "ok"
+        message = (
+            f"production rolled back: {event.data.get('mr_url') or event.data.get('revision') or ''}".strip()
+        )
+    else:
+        status, outcome = rollback.FAILED, "failed"
+        message = f"rollback failed: {event.data.get('reason', 'no reason given')}"
+    s = msgspec.structs.replace(
+        s, rollback=status, updated_at=now, steps=_record(s, now, "rollback", outcome, message)
+    )
+    note = Notify(key=f"{s.id}:notify:rollback", topic="incident", message=f"incident {s.id} {message}")
+    return Decision(s, (note,))
 
 
 def decide(
@@ -254,6 +293,8 @@ def decide(
             return ignore
         reason = f"stalled: no {STEPS[s.phase][1]} in {steps.minutes(s.policy.timeout(s.phase))}"
         return _retry_or_stall(s, now, reason, wait=False)
+    if name == "rolled_back" or (name == "job_failed" and event.data.get("job") == rollback.JOB):
+        return _rolled_back(s, event, now)
     if name == "job_failed":
         (job,) = require(event, "job")
         if s.phase not in STEPS or STEPS[s.phase][0] != job or steps.is_stale_failure(event, s.attempt):

@@ -48,6 +48,12 @@ JOBS: dict[str, tuple[Job, str]] = {
         "render the app's deploy/ into <app>-gitops/production/ on branch promote-<artifact>, open and "
         "merge the MR; calls back /webhooks/jenkins",
     ),
+    "rollback": (
+        release.rollback,
+        "production back to an earlier verified release (autonomy level 3): render the app's deploy/ at "
+        "commit_sha with image into <app>-gitops/production/ on branch rollback-<incident>, open and merge "
+        "the MR; calls back /webhooks/jenkins",
+    ),
 }
 
 # the ids each job's /webhooks/jenkins callback names; jobs absent here report through their agent
@@ -57,4 +63,5 @@ CALLBACK_IDS: dict[str, tuple[str, ...]] = {
     "deploy-preflight": ("preflight_id",),
     "schedule-verification": ("preflight_id",),
     "promote": ("artifact_id",),
+    "rollback": ("incident_id",),
 }

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import msgspec
 
+from appliance.contracts.entities import EnvName
 from appliance.contracts.webhooks import Accepted, AlertmanagerAlert, AlertmanagerWebhook
 from appliance.contracts.workflow import Envelope, Event
-from appliance.logic import incident
+from appliance.logic import artifact, incident
+from appliance.ports.store import Tx
+from appliance.services import releases
 from appliance.services.context import Context
+from appliance.services.projects import decode_meta
 
 
 async def receive_alertmanager(
@@ -34,7 +38,7 @@ async def receive_alertmanager(
                 kind=incident.KIND,
                 at=now,
                 actor="alertmanager",
-                event=_event(alert, payload, project, ctx),
+                event=await _with_remediation(ctx, tx, _event(alert, payload, project, ctx)),
             )
             applied = await ctx.engine.deliver(tx, envelope)
             if applied.duplicate or (open_row is not None and alert.status == "firing"):
@@ -53,6 +57,30 @@ async def receive_alertmanager(
         )
     ctx.engine.committed()
     return Accepted(accepted=accepted, duplicates=duplicates, instances=sorted(set(touched)))
+
+
+async def _with_remediation(ctx: Context, tx: Tx, event: Event) -> Event:
+    """A firing alert in production, with what a level-3 rollback needs to know (rollback.py):
+    production's autonomy level, and the release promoted before the current one (`last_good`)."""
+    labels = {str(k): str(v) for k, v in dict(event.data.get("labels") or {}).items()}
+    app, env = incident.app_and_env(labels)
+    project = str(event.data.get("project") or "")
+    raw = (
+        await tx.project(project)
+        if event.name == "alert_fired" and env == EnvName.PRODUCTION and project
+        else None
+    )
+    if raw is None:
+        return event
+    rows = await tx.instances(kind=artifact.KIND, project=project, phase=artifact.PROMOTED, limit=200)
+    promoted = [a for a in (ctx.engine.decode(r) for r in rows) if a.app == app and not a.stage]
+    promoted.sort(key=lambda a: a.updated_at, reverse=True)
+    data = {**event.data, "autonomy": releases.promotion_autonomy(decode_meta(raw))}
+    if len(promoted) > 1:  # the newest is what runs now
+        last = promoted[1]
+        data["last_good"] = {"artifact_id": last.id, "image": last.image, "commit_sha": last.commit_sha,
+                             "report_id": last.report_id}  # fmt: skip
+    return Event(name=event.name, data=data)
 
 
 def _event_id(alert: AlertmanagerAlert) -> str:

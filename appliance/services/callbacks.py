@@ -27,7 +27,14 @@ from appliance.services.errors import Invalid, NotFound, ServiceError
 # which CI jobs' tokens may post which callback
 EVIDENCE_JOBS = ("schedule-evidence-collector",)
 FIX_JOBS = ("build-fix-agent",)
-CI_JOBS = ("create-mr-from-patch", "build", "promote", "deploy-preflight", "schedule-verification")
+CI_JOBS = (
+    "create-mr-from-patch",
+    "build",
+    "promote",
+    "deploy-preflight",
+    "schedule-verification",
+    "rollback",
+)
 VERIFICATION_JOBS = ("schedule-verification",)
 
 
@@ -193,9 +200,15 @@ JENKINS_ROUTES: dict[str, tuple[str, str, str]] = {
     "deploy-preflight": ("preflight_id", "preflight", "deployed"),
     "schedule-verification": ("preflight_id", "preflight", ""),  # success comes from the agent
     "promote": ("artifact_id", "artifact", "promoted"),
+    "rollback": ("incident_id", "incident", "rolled_back"),
 }
 # a field the success event needs, per job
-JENKINS_NEEDS = {"create-mr-from-patch": "mr_url", "build": "image", "deploy-preflight": "revision"}
+JENKINS_NEEDS = {
+    "create-mr-from-patch": "mr_url",
+    "build": "image",
+    "deploy-preflight": "revision",
+    "rollback": "revision",
+}
 
 
 async def jenkins(

@@ -44,7 +44,7 @@ async def _app_of(tx: Tx, path: str) -> tuple[ProjectMeta, str] | None:
     return (meta, repo) if any(a.name == repo for a in meta.apps) else None
 
 
-def _promotion_autonomy(meta: ProjectMeta) -> int:
+def promotion_autonomy(meta: ProjectMeta) -> int:
     """The autonomy level that governs promotion: production's own, if the project sets one."""
     levels = [int(e.autonomy) for e in meta.environments if e.name == EnvName.PRODUCTION]
     return levels[0] if levels else int(meta.autonomy)
@@ -67,7 +67,7 @@ async def request_build(
         return None
     meta, app = found
     data: dict[str, Any] = {"app": app, "commit_sha": sha, "project": meta.name}
-    data["autonomy"] = _promotion_autonomy(meta)
+    data["autonomy"] = promotion_autonomy(meta)
     if changeset_id:
         row = await tx.instance(changeset_id)
         state = ctx.engine.decode(row) if row is not None and row.kind == changeset.KIND else None

@@ -23,10 +23,13 @@ def test_a_taken_port_of_the_stack_is_named(tmp_path: Path) -> None:
         held.listen()
         port = held.getsockname()[1]
         (tmp_path / "stack.json").write_text(
-            json.dumps({"argocd_webhook_secret": "s", "port_base": port - 3})
-        )
+            json.dumps({"argocd_webhook_secret": "s", "port_base": port})
+        )  # the held port opens the block: the first one checked (another test may hold one above)
         stack = EmbeddedStack(tmp_path, control_plane_url="http://127.0.0.1:1", secrets=SECRETS)
-        with pytest.raises(PermanentError, match=f"port {port} is taken.*is it running already"):
+        with pytest.raises(
+            PermanentError,
+            match=f"port {port} is taken: .* uses ports {port}-{port + 9} .*is it running already",
+        ):
             asyncio.run(stack.start())
     assert stack.proc is None
 

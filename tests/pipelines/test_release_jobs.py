@@ -1,4 +1,4 @@
-"""build, deploy-preflight and promote against GitLab and Harbor, with their callbacks."""
+"""build, deploy-preflight, promote and rollback against GitLab and Harbor, with their callbacks."""
 
 from __future__ import annotations
 
@@ -126,3 +126,27 @@ def test_promote_replaces_a_branch_left_by_an_earlier_attempt(stack: Stack) -> N
     assert "production/stray.yaml" not in [
         f["path"] for f in gitops.repository_tree(path="production", get_all=True)
     ]
+
+
+def test_rollback_puts_an_earlier_release_back_in_production_once(stack: Stack) -> None:
+    gitops = stack.gl.projects.get(GITOPS)
+    current = f"registry.test/{PROJECT}/{APP}:{stack.source_sha[:12]}-bad"
+    promoted = stack.run("promote", "art-36:promote:1", token="promote-token-36", artifact_id="art-36", app=APP,
+                         project=PROJECT, image=current, commit_sha=stack.source_sha)  # fmt: skip
+    assert promoted.returncode == 0, promoted.stderr
+    good = f"registry.test/{PROJECT}/{APP}:{stack.source_sha[:12]}-good"
+    params = {"incident_id": "inc-9", "app": APP, "project": PROJECT, "artifact_id": "art-30", "image": good,
+              "commit_sha": stack.source_sha}  # fmt: skip
+    done = stack.run("rollback", "inc-9:rollback:1", token="rollback-token-9", **params)
+    assert done.returncode == 0, done.stderr
+    [mr] = gitops.mergerequests.list(source_branch="rollback-inc-9", get_all=True)
+    assert mr.state == "merged" and "inc-9" in mr.description and "rollback" in mr.labels
+    assert good in stack.file(GITOPS, "production/deployment.yaml")
+    [report] = stack.receiver.bodies("rollback", incident_id="inc-9")
+    assert report["status"] == "success" and report["mr_url"] == mr.web_url
+    assert report["revision"] == stack.commits(GITOPS)[0].id and report["artifact_id"] == "art-30"
+
+    again = stack.run("rollback", "inc-9:rollback:1", token="rollback-token-9", **params)
+    assert again.returncode == 0, again.stderr
+    assert len(gitops.mergerequests.list(source_branch="rollback-inc-9", get_all=True)) == 1
+    assert stack.receiver.bodies("rollback", incident_id="inc-9")[-1] == report

@@ -66,9 +66,20 @@ def _failures(jobs: Iterable[str]) -> tuple[Event, ...]:
 INCIDENT = Alphabet(
     machine=incident.MACHINE,
     instance="inc-1",
-    starts=(ev("alert_fired", fingerprint="fp-1", labels={"app": "api", "alertname": "CrashLoop"}),),
+    starts=(
+        ev("alert_fired", fingerprint="fp-1", labels={"app": "api", "alertname": "CrashLoop"}),
+        ev(
+            "alert_fired",
+            fingerprint="fp-1",
+            labels={"app": "api"},
+            autonomy=3,
+            last_good={"artifact_id": "art-0", "image": "reg/api:0", "commit_sha": "abc1234"},
+        ),
+    ),
     by_systems=(
         ev("alert_fired", fingerprint="fp-1", labels={"app": "api"}),
+        ev("rolled_back", revision="g1", mr_url="http://scm/gitops/mr/1"),
+        ev("job_failed", job="rollback", reason="conflict", key="inc-1:rollback:1"),
         ev("alert_resolved"),
         ev("evidence_ready", snapshot_id="snap-1", summary="logs", commit_sha="abc1234"),
         ev("patch_ready", patch_id="patch-1", summary="Fix the crash", risk=12),

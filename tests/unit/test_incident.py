@@ -208,3 +208,52 @@ def test_the_merge_request_job_gets_the_branch_and_title_and_a_promoted_fix_reso
     proposed = decide(patched.state, ev("mr_opened", changeset_id="cs-1", mr_url="http://scm/mr/7")).state
     assert decide(proposed, ev("fix_promoted", changeset_id="cs-1")).state.phase == "resolved"
     assert decide(patched.state, ev("fix_promoted", changeset_id="cs-1")).state == patched.state  # too early
+
+
+LAST_GOOD = {"artifact_id": "art-checkout-aaa", "image": "reg/shop/checkout:aaa", "commit_sha": "a" * 40,
+             "report_id": "rep-1"}  # fmt: skip
+
+
+def test_at_level_three_a_production_incident_rolls_back_to_the_last_good_release_once() -> None:
+    opened = decide(None, ev(FIRING.name, **FIRING.data, autonomy=3, last_good=LAST_GOOD))
+    rollback, collect = jobs(opened.effects)
+    assert (rollback.job, rollback.key) == ("rollback", "inc-1:rollback:1")
+    assert (
+        rollback.params["artifact_id"] == "art-checkout-aaa"
+        and rollback.params["image"] == "reg/shop/checkout:aaa"
+    )
+    assert collect.job == "schedule-evidence-collector"  # the fix is worked on all the same
+    assert opened.state.rollback == "requested"
+    assert opened.state.steps[-2].step == "rollback" and "autonomy level 3" in opened.state.steps[-2].message
+    done = decide(opened.state, ev("rolled_back", revision="g7", mr_url="http://scm/gitops/mr/3"))
+    assert done.state.rollback == "done" and done.state.phase == "collecting-evidence"
+    assert done.state.steps[-1].message == "production rolled back: http://scm/gitops/mr/3"
+    assert [e for e in done.effects if isinstance(e, Notify)]
+    again = decide(done.state, ev("rolled_back", revision="g7"))
+    assert again.state == done.state and not again.effects
+
+
+def test_below_level_three_or_outside_production_there_is_no_rollback_and_the_reason_says_why() -> None:
+    at_two = decide(None, ev(FIRING.name, **FIRING.data, autonomy=2, last_good=LAST_GOOD))
+    assert [j.job for j in jobs(at_two.effects)] == ["schedule-evidence-collector"]
+    assert at_two.state.rollback == "skipped"
+    assert "no rollback: autonomy level 2 does not roll back in production" in at_two.state.steps[-2].message
+    nothing_earlier = decide(None, ev(FIRING.name, **FIRING.data, autonomy=3))
+    assert nothing_earlier.state.rollback == "skipped"
+    assert "no earlier verified release" in nothing_earlier.state.steps[-2].message
+    labels = {**FIRING.data["labels"], "env": "preflight", "namespace": "checkout-preflight"}
+    in_preflight = decide(
+        None, ev(FIRING.name, **{**FIRING.data, "labels": labels}, autonomy=3, last_good=LAST_GOOD)
+    )
+    assert in_preflight.state.rollback == "" and [j.job for j in jobs(in_preflight.effects)] == [
+        "schedule-evidence-collector"
+    ]
+
+
+def test_a_failed_rollback_is_recorded_and_not_retried() -> None:
+    opened = decide(None, ev(FIRING.name, **FIRING.data, autonomy=3, last_good=LAST_GOOD))
+    failed = decide(
+        opened.state, ev("job_failed", job="rollback", reason="merge conflict", key="inc-1:rollback:1")
+    )
+    assert failed.state.rollback == "failed" and failed.state.phase == "collecting-evidence"
+    assert failed.state.steps[-1].message == "rollback failed: merge conflict" and not jobs(failed.effects)

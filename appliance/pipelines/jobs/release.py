@@ -1,4 +1,5 @@
-"""The release jobs: `build` (tests, then the app's image), `deploy-preflight` and `promote` (gitops).
+"""The release jobs: `build` (tests, then the app's image), `deploy-preflight`, `promote` and
+`rollback` (gitops).
 
 - build: `<project>/<app>` at `commit_sha`; `python -m unittest discover -s ci` when `ci/` exists
   (a failing test fails the build); the source under `/app` as one layer; Cmd and WorkingDir from
@@ -8,6 +9,8 @@
   `${PORT}` filled (port from `preflight/params.yaml`), written to `<app>-gitops/preflight/` and pushed.
 - promote: the same rendering with `production/params.yaml`'s port into `production/`, on branch
   `promote-<artifact_id>`; the MR is opened and merged (the approval was given in PathOps).
+- rollback: a promotion of an earlier verified release (`artifact_id`, `image`, `commit_sha`) on branch
+  `rollback-<incident_id>`; calls back with `incident_id` (autonomy level 3).
 """
 
 from __future__ import annotations
@@ -140,18 +143,52 @@ async def deploy_preflight(run: Run) -> dict[str, Any]:
 
 
 async def promote(run: Run) -> dict[str, Any]:
-    artifact, app, project, image, commit = run.input.require(
-        "artifact_id", "app", "project", "image", "commit_sha"
+    artifact, app, image = run.input.require("artifact_id", "app", "image")
+    approved, report = run.input.get("approved_by", "an owner"), run.input.get("report_id")
+    message = f"Promote {image} to production ({artifact})\n\nApproved by {approved}" + (
+        f"; evidence {report}" if report else ""
     )
+    url, revision = await _to_production(
+        run, branch=f"promote-{manifests.dns_name(artifact)}", message=message,
+        title=f"Promote {app} {image.rsplit(':', 1)[-1]} to production",
+        description=_promotion_text(run, image, artifact), label="promotion",
+    )  # fmt: skip
+    return _promoted(artifact, url, revision)
+
+
+async def rollback(run: Run) -> dict[str, Any]:
+    """Production back to an earlier verified release (autonomy level 3): a promotion of that release,
+    on branch rollback-<incident>."""
+    incident, artifact, app, image = run.input.require("incident_id", "artifact_id", "app", "image")
+    message = f"Roll production back to {image} ({artifact})\n\nIncident {incident}, autonomy level 3"
+    description = (
+        f"Rolls production back to `{image}` (artifact `{artifact}`, verified and promoted before) while "
+        f"PathOps works on a fix for incident `{incident}`."
+    )
+    url, revision = await _to_production(
+        run, branch=f"rollback-{manifests.dns_name(incident)}", message=message,
+        title=f"Roll {app} back to {image.rsplit(':', 1)[-1]} in production", description=description,
+        label="rollback",
+    )  # fmt: skip
+    return {"job": "rollback", "incident_id": incident, "artifact_id": artifact, "status": "success",
+            "mr_url": url, "revision": revision}  # fmt: skip
+
+
+async def _to_production(
+    run: Run, *, branch: str, message: str, title: str, description: str, label: str
+) -> tuple[str, str]:
+    """Render the app's deploy/ at `commit_sha` with `image` into <app>-gitops/production/ on `branch`,
+    open the MR and merge it: (MR url, or "" when production already held it; the target's revision).
+    Each step is found, not made again, when a run is repeated."""
+    app, project, image, commit = run.input.require("app", "project", "image", "commit_sha")
     source = run.clone(app_repo(project, app))
     sha = source.checkout_commit(commit)
     gitops = run.clone(gitops_repo(project, app))
     target = gitops.branch()
-    branch = f"promote-{manifests.dns_name(artifact)}"
     merged = await _merged_mr(run, gitops.project, branch)
     if merged is not None:
         url, merge_sha = merged
-        return _promoted(artifact, url, merge_sha or gitops.remote_head(target) or "")
+        return url, merge_sha or gitops.remote_head(target) or ""
     remote = gitops.rev(f"refs/remotes/origin/{branch}")
     head = gitops.find_key(remote, run.key) if remote is not None else None
     if head is None:  # (re)made from the target branch: a branch left by an earlier attempt is replaced
@@ -164,21 +201,15 @@ async def promote(run: Run) -> dict[str, Any]:
             gitops, "production", _rendered(source, sha, image=image, port=port, into="production")
         )
         gitops.write(files)
-        approved = run.input.get("approved_by", "an owner")
-        report = run.input.get("report_id")
-        message = f"Promote {image} to production ({artifact})\n\nApproved by {approved}" + (
-            f"; evidence {report}" if report else ""
-        )
         if gitops.commit(message, run.key) is None:
             log.info("production already holds %s", image)
-            return _promoted(artifact, "", gitops.remote_head(target) or gitops.head())
+            return "", gitops.remote_head(target) or gitops.head()
         head = gitops.push(branch, replacing=remote or "")
     elif gitops.contains(f"origin/{target}", head):
-        return _promoted(artifact, "", gitops.remote_head(target) or head)
+        return "", gitops.remote_head(target) or head
     mr = await run.scm.open_mr(
-        project=gitops.project, source_branch=branch, target_branch=target,
-        title=f"Promote {app} {image.rsplit(':', 1)[-1]} to production",
-        description=_promotion_text(run, image, artifact), labels=("pathops", "promotion"),
+        project=gitops.project, source_branch=branch, target_branch=target, title=title,
+        description=description, labels=("pathops", label),
     )  # fmt: skip
     done = mr
     for attempt in range(MERGE_ATTEMPTS):
@@ -191,8 +222,7 @@ async def promote(run: Run) -> dict[str, Any]:
             if attempt == MERGE_ATTEMPTS - 1:
                 raise
             await asyncio.sleep(0.2 * (attempt + 1))
-    revision = done.merge_commit_sha or gitops.remote_head(target) or head
-    return _promoted(artifact, done.web_url, revision)
+    return done.web_url, done.merge_commit_sha or gitops.remote_head(target) or head
 
 
 async def _merged_mr(run: Run, project: str, branch: str) -> tuple[str, str] | None:
