@@ -27,7 +27,12 @@ Evidence before the merge (one app): `mr_opened {commit_sha}` names the MR's hea
 has it built and taken through preflight (artifact `art-<app>-<sha12>`, stage "merge-request"). An
 approval counts only once that preflight passed (`verification_passed {stage: merge-request}`); a
 failing one fails the change set. With autonomy level 2 (`autonomy` in `mr_opened`) and a low risk,
-the autopilot approves itself and CI job `merge-mr` merges the MR; protected paths never do.
+the autopilot approves itself and CI job `merge-mr` merges the MR; protected paths never do. Its
+wait for `merged` arms the timer `step`: a timeout or a failure of the job runs it again (a new
+key), up to `max_attempts`; then the change set stays approved and says a person must merge.
+
+A merge in GitLab before an approval here is what happened, so it counts: the change set moves on,
+marked `unapproved_merge` (its artifact is then promoted only by an owner, whatever the autonomy).
 
 Any phase: `close` -> closed. `timeout`/`job_failed` count only for the current attempt (steps.py); a
 timeout retries at once, a failure after a backoff; `mr_opened` with a status other than "success" is
@@ -82,6 +87,7 @@ DECIDERS = (Role.OWNER, Role.REVIEWER)
 
 class Policy(msgspec.Struct, frozen=True, kw_only=True):
     mr_timeout_s: int = 600
+    merge_timeout_s: int = 600
     max_attempts: int = 3
 
 
@@ -109,6 +115,8 @@ class ChangeSetState(msgspec.Struct, frozen=True, kw_only=True):
     head_sha: str | None = None  # the MR's head (one app), preflighted before the merge
     head_report: str | None = None  # its passing verification
     autonomy: int = 0
+    merge_attempt: int = 0  # the merge-mr run waited for (the autopilot's merge); 0: none
+    unapproved_merge: bool = False  # merged in GitLab before an approval here
     attempt: int = 1
     round_start: int = 1  # the first attempt of the current round (a person's retry starts a round)
     reason: str = ""
@@ -178,6 +186,11 @@ def _retry_or_stall(s: ChangeSetState, now: datetime, reason: str, *, wait: bool
 
 def _job_failed(s: ChangeSetState, event: Event, now: datetime) -> Decision[ChangeSetState]:
     job = str(require(event, "job")[0]) if event.name == "job_failed" else MR_JOB
+    if job == MERGE_JOB:
+        if s.phase != APPROVED or not s.merge_attempt or steps.is_stale_failure(event, s.merge_attempt):
+            return Decision(s)
+        detail = str(event.data.get("reason") or "no reason given")
+        return _merge_again(s, now, f"{MERGE_JOB} failed: {detail}", wait=True)
     if s.phase != PROPOSING or job != MR_JOB or steps.is_stale_failure(event, s.attempt):
         return Decision(s)
     data = event.data
@@ -234,10 +247,35 @@ def _head_verdict(s: ChangeSetState, event: Event, now: datetime) -> Decision[Ch
         return Decision(s, (_notify(s, "head-verified", "the MR passed preflight: it may be approved"),))
     s = msgspec.structs.replace(_move(s, APPROVED, now, "review", f"autopilot: {verdict.reason}"),
                                 approved_by="autopilot")  # fmt: skip
+    merge = _merge(s, now, attempt=1)
+    return Decision(merge.state, (_notify(s, APPROVED, "approved by the autopilot"), *merge.effects))
+
+
+def _merge(
+    s: ChangeSetState, now: datetime, *, attempt: int, delay: timedelta = timedelta()
+) -> Decision[ChangeSetState]:
+    """Run CI job `merge-mr` (attempt `attempt`) and wait for `merged`."""
+    s = msgspec.structs.replace(s, merge_attempt=attempt)
+    if attempt > 1:
+        s = _note(s, now, MERGE_JOB, "retry", f"attempt {attempt}")
     params = {"changeset_id": s.id, "project": s.project, "app": s.apps[0], "mr_url": s.mr_url or "",
               "commit_sha": s.head_sha or ""}  # fmt: skip
-    merge = TriggerJob(key=f"{s.id}:{MERGE_JOB}:1", job=MERGE_JOB, params=params)
-    return Decision(s, (_notify(s, APPROVED, "approved by the autopilot"), merge))
+    merge = TriggerJob(
+        key=f"{s.id}:{MERGE_JOB}:{attempt}", job=MERGE_JOB, params=params, delay_s=delay.total_seconds()
+    )
+    timer = steps.timer(APPROVED, attempt, now + delay + timedelta(seconds=s.policy.merge_timeout_s))
+    return Decision(s, (merge, timer))
+
+
+def _merge_again(s: ChangeSetState, now: datetime, reason: str, *, wait: bool) -> Decision[ChangeSetState]:
+    """The autopilot's merge failed or timed out: run it again, or leave the merge to a person."""
+    if s.merge_attempt < s.policy.max_attempts:
+        return _merge(
+            s, now, attempt=s.merge_attempt + 1, delay=backoff(s.merge_attempt) if wait else timedelta()
+        )
+    message = f"{reason}; after {s.merge_attempt} attempts the MR waits for a person to merge it"
+    s = _note(msgspec.structs.replace(s, merge_attempt=0), now, MERGE_JOB, "stalled", message)
+    return Decision(s, (CancelTimer(name=steps.TIMER), _notify(s, "merge-stalled", message)))
 
 
 def _review(s: ChangeSetState, event: Event, now: datetime) -> Decision[ChangeSetState]:
@@ -358,6 +396,11 @@ def decide(
         return ignore
     if name == "close":
         return _finish(s, CLOSED, now, f"closed by {event.data.get('by', 'someone')}")
+    if name == "timeout" and s.phase == APPROVED:
+        if not s.merge_attempt or not steps.is_current_timeout(event, APPROVED, s.merge_attempt):
+            return ignore
+        waited = steps.minutes(timedelta(seconds=s.policy.merge_timeout_s))
+        return _merge_again(s, now, f"no merge in {waited}", wait=False)
     if name == "timeout":
         if s.phase != PROPOSING or not steps.is_current_timeout(event, PROPOSING, s.attempt):
             return ignore
@@ -382,9 +425,22 @@ def decide(
         return Decision(_note(s, now, "review", "waiting", f"approval by {by} waits for the MR's preflight"))
     if name in ("approved", "rejected"):
         return _review(s, event, now)
-    if name == "merged" and s.phase == APPROVED:  # a merge counts only after an approval recorded here
-        return _merged(s, event, now)
-    if name == "artifact_built" and s.phase in (APPROVED, MERGED, IN_PREFLIGHT):
+    if name == "merged" and s.phase == APPROVED:
+        merged = _merged(s, event, now)
+        if merged.state.phase == APPROVED:
+            return merged  # an app of several, or not one of its apps
+        return Decision(merged.state, (CancelTimer(name=steps.TIMER), *merged.effects))
+    if name == "merged" and s.phase == OPEN:  # GitLab merged it before an approval here: it happened
+        named = {str(event.data["app"])} if event.data.get("app") else set(s.apps)
+        if not named & set(s.apps) or named <= set(s.merged_apps):
+            return ignore  # not one of its apps, or heard already
+        by = event.data.get("by", "someone")
+        message = f"merged in GitLab by {by} before an approval here: only an owner may promote it"
+        s = _note(msgspec.structs.replace(s, unapproved_merge=True), now, "review", "skipped", message)
+        merged = _merged(s, event, now)
+        flag = _notify(s, "unapproved-merge", message)
+        return Decision(merged.state, (flag, *merged.effects))
+    if name == "artifact_built" and (s.phase in (APPROVED, MERGED, IN_PREFLIGHT) or s.unapproved_merge):
         app, artifact = (str(v) for v in require(event, "app", "artifact_id"))
         if app not in s.apps or app in s.artifacts:
             return ignore

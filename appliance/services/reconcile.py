@@ -89,8 +89,11 @@ class Reconciler:
         return count
 
     async def _merges(self, scm: Scm) -> int:
-        async with self.ctx.store.read() as r:
-            rows = await r.instances(kind=changeset.KIND, phase=changeset.APPROVED, limit=100)
+        async with (
+            self.ctx.store.read() as r
+        ):  # approved, or still open (merged in GitLab before an approval)
+            rows = [row for phase in (changeset.APPROVED, changeset.OPEN)
+                    for row in await r.instances(kind=changeset.KIND, phase=phase, limit=100)]  # fmt: skip
         count = 0
         for row in rows:
             state = self.ctx.engine.decode(row)

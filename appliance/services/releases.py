@@ -74,6 +74,8 @@ async def request_build(
         data["changeset_id"] = changeset_id
         if state is not None and state.risk is not None:
             data["risk"] = state.risk
+        if state is not None and state.unapproved_merge:
+            data["autonomy"] = min(data["autonomy"], 1)  # no one approved it here: an owner promotes it
         if state is not None and len(state.apps) > 1:
             data["hold"] = True  # the change set releases its apps in deploy order
     envelope = Envelope(

@@ -312,3 +312,28 @@ async def test_two_artifacts_of_one_app_take_preflight_in_turn(appliance: Applia
     assert (await _state(appliance, "artifact", first))["phase"] == "verified"
     deploys = [p["preflight_id"] for j, _, p in ci.calls if j == "deploy-preflight"]
     assert deploys == [f"pf-{first}", f"pf-{second}"]  # its turn now
+
+
+async def test_a_merge_in_gitlab_before_an_approval_goes_on_but_waits_for_an_owner_to_promote(
+    appliance: Appliance, ci: RecordingCi
+) -> None:
+    ctx = appliance.ctx
+    await projects.load(ctx, projects.parse_meta(META.replace("LEVEL", "2")), actor="test")
+    created = Event(name="created", data={"project": "shop", "title": "Set SHOP_DB_URL", "origin": "feature",
+                                          "branch": "cs-1-fix", "apps": ["shop-api"], "risk": 10})  # fmt: skip
+    await ctx.engine.submit(
+        Envelope(
+            id="t:created", instance="cs-1", kind="changeset", at=ctx.clock.now(), actor="t", event=created
+        )
+    )
+    await appliance.dispatcher.tick()
+    opened = JenkinsCallback(
+        status="success", changeset_id="cs-1", mr_url="http://gitlab/shop/shop-api/-/merge_requests/1"
+    )
+    await _jenkins(appliance, opened, _token(ci, "create-mr-from-patch"))
+    art = await _through_preflight(appliance, ci)  # merged in GitLab with no approval here
+    changeset = await _state(appliance, "changeset", "cs-1")
+    assert changeset["unapproved_merge"] and changeset["phase"] == "verified"
+    artifact = await _state(appliance, "artifact", art)
+    assert artifact["phase"] == "verified" and artifact["autonomy"] == 1  # level 2 and low risk, yet it waits
+    assert not [j for j, _, _ in ci.calls if j == "promote"]

@@ -124,6 +124,18 @@ CHANGESET = Alphabet(
         ev("promoted"),
         *_timeouts(("proposing", "open")),
         *_failures(("create-mr-from-patch", "build")),
+        # the autopilot's merge: the MR head through preflight at level 2, then merge-mr's retries
+        ev(
+            "mr_opened",
+            changeset_id="cs-1",
+            mr_url="http://scm/mr/1",
+            status="success",
+            commit_sha="f" * 40,
+            autonomy=2,
+        ),
+        ev("verification_passed", report_id="rep-h", app="api", stage="merge-request"),
+        *(ev("timeout", phase="approved", attempt=a) for a in (1, 2, 3)),
+        *(ev("job_failed", job="merge-mr", reason="409", key=f"cs-1:merge-mr:{a}") for a in (1, 2, 3)),
     ),
     by_people=(
         *(ev("approved", by=who, role=role) for who, role in PEOPLE),

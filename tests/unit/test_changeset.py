@@ -115,9 +115,13 @@ def test_rejection_by_a_reviewer_is_final_and_by_a_viewer_is_ignored() -> None:
     assert decide(rejected.state, ev("approved", by="olga", role="owner")).state == rejected.state
 
 
-def test_a_merge_before_an_approval_is_not_taken() -> None:
+def test_a_merge_in_gitlab_before_an_approval_here_counts_and_is_flagged() -> None:
     state = run(FEATURE, OPENED)
-    assert decide(state, ev("merged", by="olga")).state == state
+    merged = decide(state, ev("merged", by="mallory"))
+    assert merged.state.phase == "merged" and merged.state.unapproved_merge
+    assert "merged in GitLab by mallory before an approval here" in merged.state.steps[-2].message
+    assert any(n.key == "cs-1:notify:unapproved-merge" for n in only(merged.effects, Notify))
+    assert decide(merged.state, ev("merged", by="mallory")).state == merged.state
 
 
 def test_a_timeout_retries_at_once_with_a_new_key_then_stalls() -> None:
@@ -314,3 +318,24 @@ def test_a_fix_that_fails_its_preflight_before_the_merge_fails_the_change_set() 
         opened, ev("verification_failed", report_id="r", stage="merge-request", reason="degraded")
     )
     assert failed.state.phase == "failed" and "failed preflight before its merge" in failed.state.reason
+
+
+def test_the_autopilots_merge_is_run_again_when_it_times_out_or_fails_then_left_to_a_person() -> None:
+    opened = run(FROM_INCIDENT, ev("mr_opened", changeset_id="cs-1", mr_url="http://scm/mr/1", status="success",
+                                   commit_sha=HEAD, autonomy=2))  # fmt: skip
+    approved = decide(
+        opened, ev("verification_passed", report_id="rep-h", app="checkout", stage="merge-request")
+    )
+    assert [t.event.data for t in only(approved.effects, StartTimer)] == [{"phase": "approved", "attempt": 1}]
+    timed_out = decide(approved.state, ev("timeout", phase="approved", attempt=1))
+    [again] = only(timed_out.effects, TriggerJob)
+    assert (again.job, again.key, again.delay_s) == ("merge-mr", "cs-1:merge-mr:2", 0.0)
+    failed = decide(timed_out.state, ev("job_failed", job="merge-mr", reason="409", key="cs-1:merge-mr:2"))
+    [third] = only(failed.effects, TriggerJob)
+    assert third.key == "cs-1:merge-mr:3" and third.delay_s > 0
+    assert decide(failed.state, ev("job_failed", job="merge-mr", key="cs-1:merge-mr:2")).state == failed.state
+    given_up = decide(failed.state, ev("timeout", phase="approved", attempt=3))
+    assert given_up.state.phase == "approved" and not only(given_up.effects, TriggerJob)
+    assert "waits for a person to merge it" in given_up.state.steps[-1].message
+    merged = decide(given_up.state, ev("merged", by="olga"))
+    assert merged.state.phase == "merged"
