@@ -8,6 +8,8 @@
     pathops changesets   change sets, newest first
     pathops audit        the audit trail, newest first
     pathops fakes up     start the fakes of the embedded target (GitLab, Jenkins, Argo CD, ...)
+    pathops scenario     the scenario catalog: list, show, run one (docs/scenarios.md)
+    pathops conformance  run the catalog against a target; JUnit, JSON and HTML verdicts
 
 The read commands talk to a running appliance over its API (`--url`, default the local one) with a
 token (`--token`, `$PATHOPS_TOKEN`, or the owner token the demo wrote into the data directory).
@@ -29,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from appliance.contracts.settings import Settings
+from appliance.entrypoints import scenario_cli
 from appliance.entrypoints import settings as settings_mod
 
 if TYPE_CHECKING:
@@ -88,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     fakes.add_argument("args", nargs=argparse.REMAINDER, help="e.g. up --only gitlab,kubernetes")
     fakes.set_defaults(run=_fakes)
+    scenario_cli.add_commands(sub)
 
     for name, help_, path in (
         ("status", "Counts of every kind of instance, the outbox and timers.", "/api/status"),

@@ -1,0 +1,73 @@
+"""A conformance run: the chosen scenarios, each on a target of its own, side by side, and the verdict.
+
+Each scenario gets its own embedded target (its own fakes, seed and appliance, in a directory and on
+ports of its own), so scenarios never meet and `parallel` of them run at once.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from appliance.scenarios.embedded import EmbeddedTarget
+from appliance.scenarios.load import load_dir
+from appliance.scenarios.model import Scenario
+from appliance.scenarios.runner import play
+from appliance.scenarios.verdict import RunVerdict, ScenarioVerdict, run_status
+
+TARGETS = ("embedded",)
+
+
+class SelectionError(ValueError):
+    """`--only` names no scenario or tag of the catalog."""
+
+
+def catalog_dir() -> Path:
+    return Path(str(resources.files("scenarios")))  # the top-level `scenarios/` of the source tree
+
+
+def catalog(directory: Path | None = None) -> list[Scenario]:
+    return load_dir(directory or catalog_dir())
+
+
+def select(scenarios: Sequence[Scenario], only: Sequence[str]) -> list[Scenario]:
+    """The scenarios named in `only`, or having one of its tags; all of them for an empty `only`."""
+    if not only:
+        return list(scenarios)
+    known = {s.name for s in scenarios} | {t for s in scenarios for t in s.tags}
+    unknown = [o for o in only if o not in known]
+    if unknown:
+        raise SelectionError(
+            f"no scenario or tag {', '.join(map(repr, unknown))}; known: {', '.join(sorted(known))}"
+        )
+    return [s for s in scenarios if s.name in only or set(s.tags) & set(only)]
+
+
+def run(
+    scenarios: Sequence[Scenario],
+    *,
+    target: str = "embedded",
+    parallel: int = 1,
+    work_dir: Path | None = None,
+    progress: Callable[[str], None] = lambda line: None,
+) -> RunVerdict:
+    if target not in TARGETS:
+        raise SelectionError(f"target {target!r} is not available here; targets: {', '.join(TARGETS)}")
+    started_at, began = datetime.now(UTC), time.monotonic()
+    base = work_dir or Path(tempfile.mkdtemp(prefix="pathops-conformance-"))
+
+    def one(scenario: Scenario) -> ScenarioVerdict:
+        progress(f"[{scenario.name}] starting its target")
+        verdict = play(scenario, EmbeddedTarget(base / scenario.name), progress)
+        progress(f"[{scenario.name}] {verdict.status} in {verdict.seconds:.0f} s")
+        return verdict
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        verdicts = tuple(pool.map(one, scenarios))
+    return RunVerdict(target=target, started_at=started_at, seconds=round(time.monotonic() - began, 2),
+                      status=run_status(verdicts), scenarios=verdicts)  # fmt: skip

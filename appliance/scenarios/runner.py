@@ -1,0 +1,339 @@
+"""Play a scenario on a target, step by step, and judge it.
+
+Each step is carried out (a commit, an alert, a fault, a kill, a person's action) or waited for (an
+`expect`), and gets a verdict with what it saw and links to the real artifacts. After the first
+failed step the rest are skipped. Then the least-privilege checks read the fakes' access logs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from fnmatch import fnmatchcase
+from typing import Any
+
+import gitlab
+import httpx
+import msgspec
+import yaml
+
+from appliance.scenarios import checks
+from appliance.scenarios.embedded import EmbeddedTarget
+from appliance.scenarios.model import Act, Alert, Commit, Expect, Fault, Kill, Scenario, Step, render
+from appliance.scenarios.verdict import ScenarioVerdict, StepVerdict, scenario_status
+
+PLURAL = {
+    "incident": "incidents",
+    "changeset": "changesets",
+    "artifact": "artifacts",
+    "preflight": "preflights",
+}
+BY_PREFIX = {"inc-": "incidents", "cs-": "changesets", "art-": "artifacts", "pf-": "preflights"}
+FAULTS = {  # scenario fault -> the fakes' fault (fakes/common/faults.py)
+    "unavailable": {"kind": "error", "status": 503},
+    "error": {"kind": "error", "status": 500},
+    "slow": {"kind": "latency", "delay_s": 3.0},
+}
+POLL_S = 0.5
+
+
+class StepFailed(Exception):
+    """The step did not hold: its detail says what was seen instead."""
+
+
+@dataclass
+class Play:
+    """One scenario's run: the target, the values steps saved, the links they made."""
+
+    scenario: Scenario
+    target: EmbeddedTarget
+    progress: Callable[[str], None] = lambda line: None
+    values: dict[str, str] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    # -- clients
+
+    def api(self, method: str, path: str, *, role: str = "owner", **kwargs: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token(role)}"}
+        deadline = time.monotonic() + 60
+        while True:  # the appliance may be restarting (a kill step): wait for it, as a person would
+            self.target.supervise()
+            try:
+                return httpx.request(method, self.target.url + path, headers=headers, timeout=30, **kwargs)
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise StepFailed(f"the appliance did not answer {method} {path} for 60 s") from None
+                time.sleep(POLL_S)
+
+    def token(self, role: str) -> str:
+        if role == "owner":
+            return self.target.owner_token()
+        if role not in self.tokens:
+            name = f"scenario-{role}"
+            owner = {"Authorization": f"Bearer {self.target.owner_token()}"}
+            httpx.post(
+                f"{self.target.url}/api/users", json={"name": name, "role": role}, headers=owner, timeout=30
+            )
+            issued = httpx.post(f"{self.target.url}/api/tokens", json={"user": name, "label": "scenario"},
+                                headers=owner, timeout=30)  # fmt: skip
+            if issued.status_code != 201:
+                raise StepFailed(f"could not issue a {role} token: {issued.status_code} {issued.text}")
+            self.tokens[role] = str(issued.json()["token"])
+        return self.tokens[role]
+
+    def gitlab(self) -> gitlab.Gitlab:
+        found = self.target.endpoints()["gitlab"]
+        return gitlab.Gitlab(found["url"], private_token=found["tokens"]["admin"])
+
+    def repo(self, name: str) -> str:
+        project = self.scenario.setup.project
+        return f"{project}/{project}-meta" if name == "meta" else f"{project}/{name}"
+
+    # -- steps
+
+    def setup(self) -> None:
+        """Set the project's autonomy levels as the scenario asks (re-imported into PathOps)."""
+        setup = self.scenario.setup
+        if setup.autonomy is None and not setup.environments:
+            return
+        meta_repo = self.gitlab().projects.get(self.repo("meta"))
+        meta = yaml.safe_load(meta_repo.files.get("project.yaml", ref="main").decode())
+        if setup.autonomy is not None:
+            meta["autonomy"] = setup.autonomy
+        for env in meta.get("environments") or []:
+            if env.get("name") in setup.environments:
+                env["autonomy"] = setup.environments[env["name"]]
+        imported = self.api("POST", "/api/projects/import", content=yaml.safe_dump(meta, sort_keys=False))
+        if imported.status_code != 201:
+            raise StepFailed(f"the project's autonomy was refused: {imported.status_code} {imported.text}")
+
+    def run(self, step: Step) -> tuple[str, dict[str, str]]:
+        """Carry out or wait for one step: (what happened, links)."""
+        action = step.action
+        if isinstance(action, Commit):
+            said, links, sha = self.commit(action)
+            self.values[f"sha:{step.id}"] = sha
+            return said, links
+        if isinstance(action, Alert):
+            return self.alert(action)
+        if isinstance(action, Fault):
+            return self.fault(action)
+        if isinstance(action, Kill):
+            self.target.kill(
+                crashpoint=f"{action.at}:1" if action.at else "", restart_after=action.restart_after
+            )
+            return (
+                f"the appliance was killed and started again{f' (crash point {action.at})' if action.at else ''}",
+                {},
+            )
+        if isinstance(action, Act):
+            return self.act(action)
+        if isinstance(action, Expect):
+            return self.expect(action)
+        raise StepFailed(f"a {step.kind} step is not supported on the {self.target.name} target")
+
+    def commit(self, commit: Commit) -> tuple[str, dict[str, str], str]:
+        project = self.gitlab().projects.get(self.repo(commit.repo))
+        actions = []
+        for edit in commit.edits:
+            path = render(edit.file, self.values)
+            if edit.delete:
+                actions.append({"action": "delete", "file_path": path})
+                continue
+            if edit.content is not None:
+                actions.append({"action": "update" if _exists(project, path, commit.branch) else "create",
+                                "file_path": path, "content": render(edit.content, self.values)})  # fmt: skip
+                continue
+            text = project.files.get(path, ref=commit.branch).decode().decode()
+            pattern = re.compile(edit.replace or "", re.MULTILINE)
+            changed = pattern.sub(render(edit.with_, self.values), text)
+            if changed == text:
+                raise StepFailed(f"{commit.repo}:{path} has nothing that matches {edit.replace!r}")
+            actions.append({"action": "update", "file_path": path, "content": changed})
+        made = project.commits.create(
+            {
+                "branch": commit.branch,
+                "commit_message": render(commit.message, self.values),
+                "actions": actions,
+            }
+        )
+        return f"{commit.repo}@{made.id[:12]}: {commit.message}", {"commit": str(made.web_url)}, str(made.id)
+
+    def alert(self, alert: Alert) -> tuple[str, dict[str, str]]:
+        url = self.target.endpoints()["alertmanager"]["url"]
+        labels = {k: render(v, self.values) for k, v in alert.labels.items()}
+        body = [{"labels": labels, "annotations": dict(alert.annotations),
+                 "startsAt": datetime.now(UTC).isoformat()}]  # fmt: skip
+        for n in range(alert.repeat):
+            if n:
+                time.sleep(alert.every)
+            posted = httpx.post(f"{url}/api/v2/alerts", json=body, timeout=30)
+            if posted.status_code >= 300:
+                raise StepFailed(f"Alertmanager refused the alert: {posted.status_code} {posted.text}")
+        if alert.resolve_after is not None:
+            time.sleep(alert.resolve_after)
+            body[0]["endsAt"] = datetime.now(UTC).isoformat()
+            httpx.post(f"{url}/api/v2/alerts", json=body, timeout=30)
+        return f"alert {labels.get('alertname', '')} posted {alert.repeat} time(s)", {}
+
+    def fault(self, fault: Fault) -> tuple[str, dict[str, str]]:
+        if fault.system == "pathops" or fault.fault not in FAULTS:
+            raise StepFailed(
+                f"fault {fault.fault} of {fault.system} is not supported on the {self.target.name} target"
+            )
+        spec = {**FAULTS[fault.fault], "path": "*", "for_s": fault.for_}
+        self.target.add_fault(fault.system, spec)
+        return f"{fault.system}: {fault.fault} for {fault.for_:g} s", {}
+
+    def act(self, act: Act) -> tuple[str, dict[str, str]]:
+        target = render(act.target, self.values)
+        if act.action == "merge":
+            return self.merge(target)
+        collection = next((c for p, c in BY_PREFIX.items() if target.startswith(p)), None)
+        if collection is None:
+            raise StepFailed(f"{target!r} names no incident, change set, artifact or preflight run")
+        response = self.api("POST", f"/api/{collection}/{target}/{act.action}", role=act.as_,
+                            json={"comment": f"scenario {self.scenario.name}"})  # fmt: skip
+        wanted = act.expect_status
+        if (wanted is None and response.status_code >= 300) or (
+            wanted is not None and response.status_code != wanted
+        ):
+            raise StepFailed(
+                f"{act.action} {target} as {act.as_}: {response.status_code} {response.text[:300]}"
+            )
+        return f"{act.action} {target} as {act.as_}: {response.status_code}", {
+            target: f"{self.target.url}/api/{collection}/{target}"
+        }
+
+    def merge(self, changeset: str) -> tuple[str, dict[str, str]]:
+        state = self.state("changesets", changeset)
+        if state is None:
+            raise StepFailed(f"no change set {changeset}")
+        urls = list(dict(state.get("mrs") or {}).values()) or [state.get("mr_url") or ""]
+        gl, merged = self.gitlab(), {}
+        for url in urls:
+            found = re.search(r"/(?P<project>[^/]+/[^/]+)/-/merge_requests/(?P<iid>\d+)", url)
+            if not found:
+                raise StepFailed(f"change set {changeset} has no merge request to merge ({url!r})")
+            gl.projects.get(found["project"]).mergerequests.get(int(found["iid"])).merge()
+            merged[f"mr {found['project']}!{found['iid']}"] = url
+        return f"merged {len(merged)} MR(s) of {changeset} in GitLab", merged
+
+    def state(self, collection: str, id: str) -> dict[str, Any] | None:
+        response = self.api("GET", f"/api/{collection}/{id}")
+        return dict(response.json()["state"]) if response.status_code == 200 else None
+
+    def matching(self, expect: Expect) -> tuple[dict[str, Any] | None, str]:
+        """The first instance the expectation holds for, or None and what was seen instead."""
+        collection = PLURAL.get(expect.kind)
+        if collection is None:
+            raise StepFailed(f"{expect.kind} is not readable through the API")
+        pattern = render(expect.id, self.values)
+        if any(c in pattern for c in "*?["):
+            response = self.api("GET", f"/api/{collection}", params={"limit": "500"})
+            states = (
+                [dict(i["state"]) for i in response.json() if fnmatchcase(i["id"], pattern)]
+                if response.status_code == 200
+                else []
+            )
+        else:
+            found = self.state(collection, pattern)
+            states = [found] if found else []
+        if not states:
+            return None, f"no {expect.kind} {pattern}"
+        seen = []
+        for state in states:
+            problems = self.problems(expect, state)
+            if not problems:
+                return state, ""
+            seen.append(f"{state.get('id')}: {'; '.join(problems)}")
+        return None, " | ".join(seen[:3])
+
+    def problems(self, expect: Expect, state: dict[str, Any]) -> list[str]:
+        out = []
+        if expect.phase and state.get("phase") not in expect.phase:
+            out.append(f"phase {state.get('phase')!r}, not {' or '.join(expect.phase)}")
+        for name, check in expect.fields.items():
+            if isinstance(check.equals, str):
+                check = msgspec.structs.replace(check, equals=render(check.equals, self.values))
+            if not check.holds(state.get(name)):
+                out.append(f"{name} is {str(state.get(name))[:200]!r}")
+        return out
+
+    def expect(self, expect: Expect) -> tuple[str, dict[str, str]]:
+        deadline, seen = time.monotonic() + expect.within, ""
+        while time.monotonic() < deadline:
+            state, seen = self.matching(expect)
+            if state is not None and expect.never:
+                raise StepFailed(f"it happened: {state.get('id')} is {state.get('phase')}")
+            if state is not None:
+                for name, field_name in expect.save.items():
+                    self.values[name] = str(state.get(field_name) or "")
+                collection = PLURAL[expect.kind]
+                said = f"{state.get('id')} is {state.get('phase')}"
+                return said, {str(state.get("id")): f"{self.target.url}/api/{collection}/{state.get('id')}"}
+            time.sleep(POLL_S)
+        if expect.never:
+            return f"for {expect.within:g} s it did not happen ({seen})", {}
+        raise StepFailed(f"not within {expect.within:g} s: {seen}")
+
+
+def _exists(project: Any, path: str, ref: str) -> bool:
+    try:
+        project.files.get(path, ref=ref)
+    except gitlab.exceptions.GitlabGetError:
+        return False
+    return True
+
+
+def play(
+    scenario: Scenario, target: EmbeddedTarget, progress: Callable[[str], None] = lambda line: None
+) -> ScenarioVerdict:
+    """Bring the target up, play every step, run the checks, bring it down: the verdict."""
+    began = time.monotonic()
+    play_ = Play(scenario=scenario, target=target, progress=progress)
+    verdicts: list[StepVerdict] = []
+    failed = False
+    try:
+        target.up()
+        play_.setup()
+    except Exception as exc:  # any failure to start is the scenario's verdict
+        detail = f"the target did not come up: {exc}"
+        steps = tuple(
+            _verdict(s, "skipped", 0.0, detail if n == 0 else "") for n, s in enumerate(scenario.steps)
+        )
+        steps = (_verdict(scenario.steps[0], "failed", 0.0, detail), *steps[1:])
+        target.down()
+        return ScenarioVerdict(name=scenario.name, title=scenario.title, status="failed",
+                               seconds=time.monotonic() - began, steps=steps)  # fmt: skip
+    try:
+        for n, step in enumerate(scenario.steps, 1):
+            if failed:
+                verdicts.append(_verdict(step, "skipped", 0.0, ""))
+                continue
+            started = time.monotonic()
+            try:
+                said, links = play_.run(step)
+                verdicts.append(_verdict(step, "passed", time.monotonic() - started, said, links))
+            except (StepFailed, gitlab.exceptions.GitlabError, httpx.HTTPError, ValueError) as exc:
+                failed = True
+                verdicts.append(_verdict(step, "failed", time.monotonic() - started, str(exc)))
+            last = verdicts[-1]
+            progress(
+                f"[{scenario.name}] {n}/{len(scenario.steps)} {step.id}: {last.status} ({last.seconds:.1f} s)"
+            )
+        found = checks.least_privilege(target)
+    finally:
+        target.down()
+    return ScenarioVerdict(name=scenario.name, title=scenario.title, status=scenario_status(verdicts, found),
+                           seconds=time.monotonic() - began, steps=tuple(verdicts), checks=tuple(found))  # fmt: skip
+
+
+def _verdict(
+    step: Step, status: str, seconds: float, detail: str, links: dict[str, str] | None = None
+) -> StepVerdict:
+    return StepVerdict(id=step.id, actor=step.actor, kind=step.kind, narration=step.narration,
+                       status=status, seconds=round(seconds, 2), detail=detail, links=links or {})  # type: ignore[arg-type]  # fmt: skip
