@@ -83,7 +83,6 @@ async def build(
     ci = ci or ci_for(settings)
     store = await SqliteStore.open(settings.db_path)
     crash = Crashpoints(settings.crashpoint)
-    engine = Engine(store=store, machines=MACHINES, crashpoints=crash)
     policy = {
         k: v
         for k, v in {
@@ -94,6 +93,8 @@ async def build(
         }.items()
         if v is not None
     }
+    start_defaults = {"incident": {"policy": policy}} if policy else {}
+    engine = Engine(store=store, machines=MACHINES, crashpoints=crash, start_defaults=start_defaults)
     secrets = WebhookSecrets(
         alertmanager=settings.alertmanager_secret,
         gitlab=settings.gitlab_secret,

@@ -63,7 +63,8 @@ def run(
 
     def one(scenario: Scenario) -> ScenarioVerdict:
         progress(f"[{scenario.name}] starting its target")
-        verdict = play(scenario, EmbeddedTarget(base / scenario.name), progress)
+        env = {f"PATHOPS_{name.upper()}": str(value) for name, value in scenario.setup.settings.items()}
+        verdict = play(scenario, EmbeddedTarget(base / scenario.name, env=env), progress)
         progress(f"[{scenario.name}] {verdict.status} in {verdict.seconds:.0f} s")
         return verdict
 

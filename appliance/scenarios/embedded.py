@@ -38,8 +38,16 @@ def _free_port() -> int:
 class EmbeddedTarget:
     name = "embedded"
 
-    def __init__(self, data_dir: Path, *, port: int | None = None, startup_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        port: int | None = None,
+        startup_s: float = 300.0,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.data_dir, self.port = data_dir, port or _free_port()
+        self.env = env or {}  # more of the appliance's environment (PATHOPS_* settings)
         self.url = f"http://127.0.0.1:{self.port}"
         self.startup_s = startup_s
         self.proc: subprocess.Popen[bytes] | None = None
@@ -51,7 +59,7 @@ class EmbeddedTarget:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.starts += 1
         env = os.environ | {"PATHOPS_CRASHPOINT": crashpoint, "PATHOPS_RECONCILE_S": "2",
-                            "PATHOPS_LOG_LEVEL": "WARNING"}  # fmt: skip
+                            "PATHOPS_LOG_LEVEL": "WARNING"} | self.env  # fmt: skip
         cmd = [sys.executable, "-m", "appliance.entrypoints.cli", "demo", "--port", str(self.port),
                "--data-dir", str(self.data_dir)]  # fmt: skip
         with open(self.log_path, "ab") as log:

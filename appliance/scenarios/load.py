@@ -22,6 +22,7 @@ from appliance.scenarios.model import (
     EXPECT_KINDS,
     FAULTS,
     ROLES,
+    SETTINGS,
     STEP_ID,
     STEP_KINDS,
     SYSTEMS,
@@ -307,6 +308,11 @@ def _setup_problems(setup: Setup) -> Problems:
     for env, level in setup.environments.items():
         if not 0 <= level <= 3:
             yield ("setup", "environments", env), f"expected a level 0..3, got {level}"
+    for name, value in setup.settings.items():
+        if name not in SETTINGS:
+            yield ("setup", "settings", name), _unknown("setting", name, SETTINGS)
+        elif value < 1:
+            yield ("setup", "settings", name), f"expected a whole number >= 1, got {value}"
 
 
 def _steps_problems(steps: tuple[Step, ...], raw_steps: list[object]) -> Problems:
@@ -418,6 +424,8 @@ def _expect_problems(expect: Expect, where: Where) -> Problems:
             yield (*where, "save", name), f"`{name}` is not a template name {TEMPLATE_NAME}"
     if expect.within <= 0:
         yield (*where, "within"), f"expected seconds > 0, got {expect.within:g}"
+    if expect.count is not None and (expect.count < 0 or expect.never):
+        yield (*where, "count"), "expected a count >= 0, and not with `never`"
 
 
 def _template_problems(raw: object, where: Where, commits: set[str], saved: set[str]) -> Problems:

@@ -34,7 +34,7 @@ EXPECT_KINDS = ("incident", "changeset", "artifact", "preflight", "lane")
 SYSTEMS = ("gitlab", "jenkins", "argocd", "harbor", "s3", "kubernetes", "pathops")
 FAULTS = ("unavailable", "slow", "error", "lose-callback", "duplicate-callback")
 CALLBACK_FAULTS = ("lose-callback", "duplicate-callback")
-ACTIONS = ("approve", "reject", "promote", "retry", "close", "merge")
+ACTIONS = ("approve", "reject", "promote", "retry", "close", "merge", "feature")
 ROLES = ("owner", "reviewer", "viewer")
 
 STEP_ID = r"[a-z0-9][a-z0-9-]*"
@@ -128,6 +128,7 @@ class Expect(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     save: dict[str, str] = {}
     within: float = 300.0
     never: bool = False
+    count: int | None = None  # exactly this many instances hold it, for the whole of `within`
 
 
 Action = Commit | Alert | Fault | Kill | Act | Expect
@@ -170,6 +171,12 @@ class Setup(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     project: str = "shop"
     autonomy: int | None = None
     environments: dict[str, int] = {}
+    settings: dict[
+        str, int
+    ] = {}  # the appliance's, as PATHOPS_<NAME> (SETTINGS): short waits, fewer attempts
+
+
+SETTINGS = ("evidence_timeout_s", "fix_timeout_s", "mr_timeout_s", "max_attempts")
 
 
 class Scenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

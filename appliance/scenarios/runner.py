@@ -137,6 +137,7 @@ class Play:
 
     def commit(self, commit: Commit) -> tuple[str, dict[str, str], str]:
         project = self.gitlab().projects.get(self.repo(commit.repo))
+        branch = render(commit.branch, self.values)
         actions = []
         for edit in commit.edits:
             path = render(edit.file, self.values)
@@ -144,10 +145,10 @@ class Play:
                 actions.append({"action": "delete", "file_path": path})
                 continue
             if edit.content is not None:
-                actions.append({"action": "update" if _exists(project, path, commit.branch) else "create",
+                actions.append({"action": "update" if _exists(project, path, branch) else "create",
                                 "file_path": path, "content": render(edit.content, self.values)})  # fmt: skip
                 continue
-            text = project.files.get(path, ref=commit.branch).decode().decode()
+            text = project.files.get(path, ref=branch).decode().decode()
             pattern = re.compile(edit.replace or "", re.MULTILINE)
             changed = pattern.sub(render(edit.with_, self.values), text)
             if changed == text:
@@ -155,7 +156,7 @@ class Play:
             actions.append({"action": "update", "file_path": path, "content": changed})
         made = project.commits.create(
             {
-                "branch": commit.branch,
+                "branch": branch,
                 "commit_message": render(commit.message, self.values),
                 "actions": actions,
             }
@@ -192,6 +193,15 @@ class Play:
         target = render(act.target, self.values)
         if act.action == "merge":
             return self.merge(target)
+        if act.action == "feature":
+            created = self.api("POST", "/api/features", role=act.as_,
+                               json={"project": self.scenario.setup.project, "title": target})  # fmt: skip
+            if created.status_code != 201:
+                raise StepFailed(
+                    f"feature {target!r} as {act.as_}: {created.status_code} {created.text[:300]}"
+                )
+            cs = str(created.json()["id"])
+            return f"feature {target!r} is change set {cs}", {cs: f"{self.target.url}/api/changesets/{cs}"}
         collection = next((c for p, c in BY_PREFIX.items() if target.startswith(p)), None)
         if collection is None:
             raise StepFailed(f"{target!r} names no incident, change set, artifact or preflight run")
@@ -228,6 +238,11 @@ class Play:
 
     def matching(self, expect: Expect) -> tuple[dict[str, Any] | None, str]:
         """The first instance the expectation holds for, or None and what was seen instead."""
+        held, seen = self.holding(expect)
+        return (held[0] if held else None), seen
+
+    def holding(self, expect: Expect) -> tuple[list[dict[str, Any]], str]:
+        """Every instance the expectation holds for, and what the others showed."""
         collection = PLURAL.get(expect.kind)
         if collection is None:
             raise StepFailed(f"{expect.kind} is not readable through the API")
@@ -243,14 +258,15 @@ class Play:
             found = self.state(collection, pattern)
             states = [found] if found else []
         if not states:
-            return None, f"no {expect.kind} {pattern}"
-        seen = []
+            return [], f"no {expect.kind} {pattern}"
+        held, seen = [], []
         for state in states:
             problems = self.problems(expect, state)
-            if not problems:
-                return state, ""
-            seen.append(f"{state.get('id')}: {'; '.join(problems)}")
-        return None, " | ".join(seen[:3])
+            if problems:
+                seen.append(f"{state.get('id')}: {'; '.join(problems)}")
+            else:
+                held.append(state)
+        return held, " | ".join(seen[:3])
 
     def problems(self, expect: Expect, state: dict[str, Any]) -> list[str]:
         out = []
@@ -264,6 +280,8 @@ class Play:
         return out
 
     def expect(self, expect: Expect) -> tuple[str, dict[str, str]]:
+        if expect.count is not None:
+            return self.expect_count(expect, expect.count)
         deadline, seen = time.monotonic() + expect.within, ""
         while time.monotonic() < deadline:
             state, seen = self.matching(expect)
@@ -279,6 +297,27 @@ class Play:
         if expect.never:
             return f"for {expect.within:g} s it did not happen ({seen})", {}
         raise StepFailed(f"not within {expect.within:g} s: {seen}")
+
+    def expect_count(self, expect: Expect, count: int) -> tuple[str, dict[str, str]]:
+        """Exactly `count` instances hold it at the end of `within`, and never more on the way."""
+        deadline = time.monotonic() + expect.within
+        while True:
+            held, _ = self.holding(expect)
+            if len(held) > count:
+                raise StepFailed(
+                    f"{len(held)} hold it, not {count}: {', '.join(str(s.get('id')) for s in held[:5])}"
+                )
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(POLL_S)
+        if len(held) != count:
+            raise StepFailed(f"{len(held)} hold it after {expect.within:g} s, not {count}")
+        for name, field_name in expect.save.items():
+            if held:
+                self.values[name] = str(held[0].get(field_name) or "")
+        collection = PLURAL[expect.kind]
+        links = {str(s.get("id")): f"{self.target.url}/api/{collection}/{s.get('id')}" for s in held}
+        return f"exactly {count}: {', '.join(links) or 'none'}", links
 
 
 def _exists(project: Any, path: str, ref: str) -> bool:

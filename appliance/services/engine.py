@@ -42,9 +42,13 @@ class Engine:
         machines: Mapping[str, Machine[Any]],
         crashpoints: Crashpoints | None = None,
         on_commit: Callable[[], None] = lambda: None,
+        start_defaults: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.store = store
         self.machines = machines
+        # what the first event of a new instance of a kind gets when it does not say (the settings'
+        # incident policy, for an incident a preflight opened as much as one an alert opened)
+        self.start_defaults = dict(start_defaults or {})
         self.crash = crashpoints or Crashpoints()
         self.on_commit = on_commit
 
@@ -74,6 +78,11 @@ class Engine:
         row = await tx.instance(env.instance)
         if row is not None and row.kind != env.kind:
             raise InvalidEvent(f"{env.instance} is a {row.kind}, not a {env.kind}")
+        defaults = self.start_defaults.get(env.kind) if row is None else None
+        if defaults:
+            env = msgspec.structs.replace(
+                env, event=msgspec.structs.replace(env.event, data={**defaults, **env.event.data})
+            )
         data = msgspec.json.encode(env.event.data)
         fresh = await tx.append_event(
             id=env.id, instance=env.instance, at=env.at, actor=env.actor, name=env.event.name, data=data

@@ -9,14 +9,15 @@ from typing import Any
 import msgspec
 import pytest
 
-from appliance.bootstrap import Appliance
+from appliance.bootstrap import Appliance, build
 from appliance.contracts.entities import Role
+from appliance.contracts.settings import Settings
 from appliance.contracts.webhooks import ArgoCdNotification, JenkinsCallback, VerificationCallback
 from appliance.contracts.workflow import Envelope, Event
 from appliance.services import actions, callbacks, projects, queries
 from appliance.services.access import Principal
 from appliance.services.errors import Invalid
-from tests.support.doubles import FakeClock, RecordingCi
+from tests.support.doubles import CountingIds, FakeClock, RecordingCi
 
 META = """
 name: shop
@@ -337,3 +338,39 @@ async def test_a_merge_in_gitlab_before_an_approval_goes_on_but_waits_for_an_own
     artifact = await _state(appliance, "artifact", art)
     assert artifact["phase"] == "verified" and artifact["autonomy"] == 1  # level 2 and low risk, yet it waits
     assert not [j for j, _, _ in ci.calls if j == "promote"]
+
+
+async def test_an_incident_a_preflight_opens_follows_the_settings_policy(
+    settings: Settings, ci: RecordingCi, clock: FakeClock
+) -> None:
+    """Short waits and fewer attempts from the settings hold for every incident, not only an alert's."""
+    short = msgspec.structs.replace(settings, evidence_timeout_s=20, max_attempts=2)
+    appliance = await build(short, ci=ci, clock=clock, ids=CountingIds())
+    try:
+        await _setup(appliance, ci, level=1, risk=10)
+        ctx = appliance.ctx
+        await callbacks.gitlab(ctx, "Merge Request Hook", _merge_hook())
+        await appliance.dispatcher.tick()
+        art = f"art-shop-api-{SHA[:12]}"
+        await _jenkins(appliance, JenkinsCallback(status="success", job="build", artifact_id=art, image="r/a:1"),
+                       _token(ci, "build"))  # fmt: skip
+        await appliance.dispatcher.tick()
+        deployed = JenkinsCallback(
+            status="success", job="deploy-preflight", preflight_id=f"pf-{art}", revision="r1"
+        )
+        await _jenkins(appliance, deployed, _token(ci, "deploy-preflight"))
+        await callbacks.argocd(ctx, ArgoCdNotification(app="shop-api-preflight", health_status="Degraded",
+                                                       sync_status="Synced", revision="r1"))  # fmt: skip
+        await appliance.dispatcher.tick()
+        incident = await _state(appliance, "incident", f"inc-pf-{art}")
+        assert (incident["policy"]["evidence_timeout_s"], incident["policy"]["max_attempts"]) == (20, 2)
+        clock.advance(seconds=21)
+        await appliance.dispatcher.tick()
+        clock.advance(seconds=21)
+        await appliance.dispatcher.tick()
+        stalled = await _state(appliance, "incident", f"inc-pf-{art}")
+        assert stalled["phase"] == "stalled" and stalled["reason"].startswith(
+            "stalled: no evidence callback in"
+        )
+    finally:
+        await appliance.store.close()
