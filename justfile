@@ -35,6 +35,6 @@ lint: setup
     {{bin}}/mypy appliance
     {{bin}}/lint-imports
 
-# Benchmarks, as ratios against a baseline measured in the same run.
+# Benchmarks, as ratios against a baseline measured in the same run (and the scenario catalog's wall time).
 bench *ARGS: setup
     {{bin}}/python -m bench {{ARGS}}

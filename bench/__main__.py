@@ -4,6 +4,11 @@ Baseline: one plain SQLite write transaction (INSERT + COMMIT, same file setting
 event through the engine (log append, decide, state save, outbox/timer rows: one transaction), and a
 callback to the next step's CI trigger through the dispatcher. Ratios, not absolute times, are what
 to compare between runs and machines. `--json` prints the figures for scripts.
+
+It also runs the whole scenario catalog (`--no-catalog` skips it) with `--parallel 2` (each scenario on its own embedded
+target) and records its wall time against the serial time of the same scenarios in the same run (the
+sum of their own times): the ratio says what running them side by side on this machine buys. The
+figures go to `.bench/catalog.json` as well.
 """
 
 from __future__ import annotations
@@ -69,10 +74,37 @@ async def engine(path: Path, n: int) -> tuple[float, float]:
     return statistics.median(per_event), statistics.median(step)
 
 
+def catalog(parallel: int) -> dict[str, object]:
+    from appliance.scenarios import conformance
+
+    scenarios = conformance.catalog()
+    verdict = conformance.run(scenarios, parallel=parallel, progress=lambda line: print(line, flush=True))
+    serial = sum(s.seconds for s in verdict.scenarios)
+    figures: dict[str, object] = {
+        "catalog_scenarios": len(scenarios),
+        "catalog_passed": sum(s.status == "passed" for s in verdict.scenarios),
+        "catalog_parallel": parallel,
+        "catalog_wall_s": round(verdict.seconds, 1),
+        "catalog_serial_s": round(serial, 1),
+        "catalog_wall_vs_serial": round(verdict.seconds / serial, 2) if serial else None,
+    }
+    out = Path(".bench")
+    out.mkdir(exist_ok=True)
+    (out / "catalog.json").write_text(
+        json.dumps(figures | {"at": verdict.started_at.isoformat()}, indent=2) + "\n"
+    )
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="just bench", description=__doc__)
     parser.add_argument("-n", type=int, default=300, help="workflows to run (default 300)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-catalog", dest="catalog", action="store_false",
+                        help="skip timing the scenario catalog (it takes minutes)")  # fmt: skip
+    parser.add_argument(
+        "--parallel", type=int, default=2, help="scenarios at once with --catalog (default 2)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = baseline(Path(tmp) / "baseline.sqlite3", args.n * 2)
@@ -84,6 +116,8 @@ def main() -> None:
         "event_vs_baseline": round(event / base, 2),
         "step_vs_baseline": round(step / base, 2),
     }
+    if args.catalog:
+        result |= catalog(args.parallel)
     if args.json:
         print(json.dumps(result))
     else:
