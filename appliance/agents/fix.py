@@ -119,6 +119,7 @@ async def run(env: Mapping[str, str], cwd: Path) -> str:
             incident_id=common.incident_id,
             patch_id=patch_id,
             summary=diagnosis.summary,
+            slug=diagnosis.slug,
             recommended_checks=list(diagnosis.recommended_checks),
             risk=patch["risk"],
         )

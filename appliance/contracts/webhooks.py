@@ -10,6 +10,7 @@ import msgspec
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
 MaybeId = Annotated[str, msgspec.Meta(max_length=200)]  # "" when not given
+Slug = Annotated[str, msgspec.Meta(pattern=r"^([a-z0-9][a-z0-9-]{0,59})?$")]
 
 
 class AlertmanagerAlert(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
@@ -54,6 +55,7 @@ class FixCallback(msgspec.Struct, frozen=True, kw_only=True):
     status: Literal["patch", "no_fix"] = "patch"
     reason: Text = ""
     summary: Text = ""
+    slug: Slug = ""  # the fix's short name: the MR branch is `<changeset>-fix-<slug>`
     recommended_checks: list[str] = []
     risk: Annotated[int, msgspec.Meta(ge=0, le=100)] | None = None
 
@@ -66,6 +68,7 @@ class FixPatchInline(msgspec.Struct, frozen=True, kw_only=True):
     base_sha: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{7,64}$")]
     diff: Annotated[str, msgspec.Meta(min_length=1, max_length=64_000)]
     summary: Text = ""
+    slug: Slug = ""
     recommended_checks: list[str] = []
 
 

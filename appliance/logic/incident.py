@@ -319,7 +319,7 @@ def decide(
         (patch,) = require(event, "patch_id")
         summary = str(event.data.get("summary") or "fix")
         changeset = f"cs-{s.id.removeprefix('inc-')}" + (f"-{s.fixes + 1}" if s.fixes else "")
-        branch = f"{changeset}-fix-{steps.slug(summary, 'fix')}"
+        branch = f"{changeset}-fix-{steps.slug(str(event.data.get('slug') or summary), 'fix')}"
         s = msgspec.structs.replace(
             s,
             patch_id=str(patch),

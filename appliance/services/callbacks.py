@@ -151,6 +151,7 @@ async def fix(ctx: Context, payload: FixCallback, *, authorization: str | None, 
         data = {
             "patch_id": payload.patch_id,
             "summary": payload.summary,
+            "slug": payload.slug,
             "recommended_checks": payload.recommended_checks,
             "risk": payload.risk,
         }
@@ -176,6 +177,7 @@ async def fix_inline(
     data = {
         "patch_id": payload.patch_id,
         "summary": payload.summary,
+        "slug": payload.slug,
         "recommended_checks": payload.recommended_checks,
         "risk": risk.score,
         "base_sha": payload.base_sha,

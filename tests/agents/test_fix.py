@@ -97,6 +97,7 @@ def test_a_missing_env_var_becomes_a_patch_that_git_applies(
     assert call.path == "/api/fix/callback" and call.authorization == "Bearer cb-token-1"
     assert re.fullmatch(r"patch-[0-9a-f]{24}", call.body["patch_id"]) and call.body["incident_id"] == "inc-1"
     assert "SHOP_DB_URL" in call.body["summary"] and call.body["recommended_checks"]
+    assert call.body["slug"] == "add-env-shop-db-url"  # the MR branch's name
     patch = patch_of(world, call.body["patch_id"])
     assert patch["schema"] == "pathops.patch/v1" and patch["snapshot_id"] == snapshot_id(collected)
     assert (patch["repo"], patch["base_sha"], patch["rule"]) == ("shop/shop-api", sha, "missing-env")

@@ -305,9 +305,20 @@ REFUSALS = [
         id="fault-rate",
     ),
     pytest.param(
+        HEAD + step("    expect: {kind: incident, id: 'inc-*', count: 1, never: true}\n", "pathops"),
+        "s.yaml:7: steps[0].expect.count: expected a count >= 0, and not with `never`",
+        id="count-with-never",
+    ),
+    pytest.param(
+        "name: s\ntitle: T\nsetup:\n  settings: {evidence_timeout: 20}\nsteps:\n" + KILL,
+        "s.yaml:4: setup.settings.evidence_timeout: unknown setting `evidence_timeout`; "
+        "expected one of evidence_timeout_s, fix_timeout_s, mr_timeout_s, max_attempts",
+        id="unknown-setting",
+    ),
+    pytest.param(
         HEAD + step("    act:\n      action: deploy\n      target: t\n", "owner"),
         "s.yaml:8: steps[0].act.action: unknown action `deploy`; "
-        "expected one of approve, reject, promote, retry, close, merge",
+        "expected one of approve, reject, promote, retry, close, merge, feature",
         id="unknown-action",
     ),
     pytest.param(

@@ -210,6 +210,18 @@ def test_the_merge_request_job_gets_the_branch_and_title_and_a_promoted_fix_reso
     assert decide(patched.state, ev("fix_promoted", changeset_id="cs-1")).state == patched.state  # too early
 
 
+def test_the_fix_branch_is_named_by_the_patch_slug_when_it_has_one() -> None:
+    state = decide(decide(None, FIRING).state, ev("evidence_ready", snapshot_id="snap-1")).state
+    summary = (
+        "shop-api was OOMKilled (memory limit 16Mi): memory limit 16Mi -> 32Mi in deploy/deployment.yaml"
+    )
+    patched = decide(
+        state, ev("patch_ready", patch_id="patch-1", summary=summary, slug="raise-memory-limit-32mi")
+    )
+    assert patched.state.branch == "cs-1-fix-raise-memory-limit-32mi"
+    assert patched.state.fix_title == summary  # the title still says it all
+
+
 LAST_GOOD = {"artifact_id": "art-checkout-aaa", "image": "reg/shop/checkout:aaa", "commit_sha": "a" * 40,
              "report_id": "rep-1"}  # fmt: skip
 
