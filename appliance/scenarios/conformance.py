@@ -6,9 +6,12 @@ ports of its own), so scenarios never meet and `parallel` of them run at once.
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib import resources
@@ -21,6 +24,23 @@ from appliance.scenarios.runner import play
 from appliance.scenarios.verdict import RunVerdict, ScenarioVerdict, run_status
 
 TARGETS = ("embedded",)
+
+
+@contextlib.contextmanager
+def _interrupted_by_sigterm() -> Iterator[None]:
+    """SIGTERM ends the run as Ctrl-C does (only the main thread may set a handler; elsewhere, as is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 class SelectionError(ValueError):
@@ -60,15 +80,26 @@ def run(
         raise SelectionError(f"target {target!r} is not available here; targets: {', '.join(TARGETS)}")
     started_at, began = datetime.now(UTC), time.monotonic()
     base = work_dir or Path(tempfile.mkdtemp(prefix="pathops-conformance-"))
+    targets: list[EmbeddedTarget] = []
 
     def one(scenario: Scenario) -> ScenarioVerdict:
         progress(f"[{scenario.name}] starting its target")
         env = {f"PATHOPS_{name.upper()}": str(value) for name, value in scenario.setup.settings.items()}
-        verdict = play(scenario, EmbeddedTarget(base / scenario.name, env=env), progress)
+        own = EmbeddedTarget(base / scenario.name, env=env)
+        targets.append(own)
+        verdict = play(scenario, own, progress)
         progress(f"[{scenario.name}] {verdict.status} in {verdict.seconds:.0f} s")
         return verdict
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        verdicts = tuple(pool.map(one, scenarios))
+    pool = ThreadPoolExecutor(max_workers=max(1, parallel))
+    try:
+        with _interrupted_by_sigterm():
+            verdicts = tuple(pool.map(one, scenarios))
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: no target outlives the run
+        pool.shutdown(wait=False, cancel_futures=True)
+        for started in targets:
+            started.down()
+        raise
+    pool.shutdown()
     return RunVerdict(target=target, started_at=started_at, seconds=round(time.monotonic() - began, 2),
                       status=run_status(verdicts), scenarios=verdicts)  # fmt: skip
