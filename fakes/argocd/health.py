@@ -101,15 +101,17 @@ def _observed(live: Obj, status: Obj) -> bool:
 
 
 def _current(live: Obj, children: list[Obj]) -> list[Obj]:
-    """The pods of the Deployment's current ReplicaSet: the one whose revision annotation is the
-    Deployment's own, not terminating. Until that ReplicaSet has pods there are none: the old
-    ReplicaSet's pods of a rollout say nothing about the new template."""
-    revision = (live["metadata"].get("annotations") or {}).get(REVISION)
+    """The pods of the Deployment's current ReplicaSet: the one whose pod template is the Deployment's
+    own (an apply may rewrite the Deployment's annotations, its template says what it runs), not
+    terminating. Until that ReplicaSet has pods there are none: the old ReplicaSet's pods of a rollout
+    say nothing about the new template."""
+    wanted = ((live.get("spec") or {}).get("template") or {}).get("spec")
     sets = [c for c in children if c.get("kind") == "ReplicaSet"]
-    current = [s for s in sets if (s["metadata"].get("annotations") or {}).get(REVISION) == revision]
-    if revision is None or len(current) != 1:
+    current = [s for s in sets if ((s.get("spec") or {}).get("template") or {}).get("spec") == wanted]
+    if wanted is None or not current:
         return []
-    uid = current[0]["metadata"].get("uid")
+    newest = max(current, key=lambda s: int((s["metadata"].get("annotations") or {}).get(REVISION) or 0))
+    uid = newest["metadata"].get("uid")
     return [
         c
         for c in children
