@@ -50,7 +50,6 @@ class Play:
 
     scenario: Scenario
     target: EmbeddedTarget
-    progress: Callable[[str], None] = lambda line: None
     values: dict[str, str] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
 
@@ -288,11 +287,7 @@ class Play:
             if state is not None and expect.never:
                 raise StepFailed(f"it happened: {state.get('id')} is {state.get('phase')}")
             if state is not None:
-                for name, field_name in expect.save.items():
-                    self.values[name] = str(state.get(field_name) or "")
-                collection = PLURAL[expect.kind]
-                said = f"{state.get('id')} is {state.get('phase')}"
-                return said, {str(state.get("id")): f"{self.target.url}/api/{collection}/{state.get('id')}"}
+                return f"{state.get('id')} is {state.get('phase')}", self.found(expect, [state])
             time.sleep(POLL_S)
         if expect.never:
             return f"for {expect.within:g} s it did not happen ({seen})", {}
@@ -312,12 +307,16 @@ class Play:
             time.sleep(POLL_S)
         if len(held) != count:
             raise StepFailed(f"{len(held)} hold it after {expect.within:g} s, not {count}")
+        links = self.found(expect, held)
+        return f"exactly {count}: {', '.join(links) or 'none'}", links
+
+    def found(self, expect: Expect, held: list[dict[str, Any]]) -> dict[str, str]:
+        """Keep what `save` names from the first instance that held; links to every one."""
         for name, field_name in expect.save.items():
             if held:
                 self.values[name] = str(held[0].get(field_name) or "")
         collection = PLURAL[expect.kind]
-        links = {str(s.get("id")): f"{self.target.url}/api/{collection}/{s.get('id')}" for s in held}
-        return f"exactly {count}: {', '.join(links) or 'none'}", links
+        return {str(s.get("id")): f"{self.target.url}/api/{collection}/{s.get('id')}" for s in held}
 
 
 def _exists(project: Any, path: str, ref: str) -> bool:
@@ -333,7 +332,7 @@ def play(
 ) -> ScenarioVerdict:
     """Bring the target up, play every step, run the checks, bring it down: the verdict."""
     began = time.monotonic()
-    play_ = Play(scenario=scenario, target=target, progress=progress)
+    play_ = Play(scenario=scenario, target=target)
     verdicts: list[StepVerdict] = []
     failed = False
     try:
@@ -341,10 +340,8 @@ def play(
         play_.setup()
     except Exception as exc:  # any failure to start is the scenario's verdict
         detail = f"the target did not come up: {exc}"
-        steps = tuple(
-            _verdict(s, "skipped", 0.0, detail if n == 0 else "") for n, s in enumerate(scenario.steps)
-        )
-        steps = (_verdict(scenario.steps[0], "failed", 0.0, detail), *steps[1:])
+        first, *rest = scenario.steps
+        steps = (_verdict(first, "failed", 0.0, detail), *(_verdict(s, "skipped", 0.0, "") for s in rest))
         target.down()
         return ScenarioVerdict(name=scenario.name, title=scenario.title, status="failed",
                                seconds=time.monotonic() - began, steps=steps)  # fmt: skip
