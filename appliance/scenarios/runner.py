@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Protocol
 
 import gitlab
 import httpx
@@ -21,7 +21,7 @@ import msgspec
 import yaml
 
 from appliance.scenarios import checks
-from appliance.scenarios.embedded import EmbeddedTarget
+from appliance.scenarios.embedded import EmbeddedTarget, TargetError
 from appliance.scenarios.model import Act, Alert, Commit, Expect, Fault, Kill, Scenario, Step, render
 from appliance.scenarios.verdict import ScenarioVerdict, StepVerdict, scenario_status
 
@@ -42,6 +42,18 @@ POLL_S = 0.5
 
 class StepFailed(Exception):
     """The step did not hold: its detail says what was seen instead."""
+
+
+class Observer(Protocol):
+    """Who watches a play step by step (the console's guided playback).
+
+    `started` is called before step `n` (1-based) is carried out and may block: that is how a
+    person pauses, steps or slows the play. `finished` gets the step's verdict, skipped ones too.
+    """
+
+    def started(self, n: int, step: Step) -> None: ...
+
+    def finished(self, n: int, step: Step, verdict: StepVerdict) -> None: ...
 
 
 @dataclass
@@ -328,7 +340,10 @@ def _exists(project: Any, path: str, ref: str) -> bool:
 
 
 def play(
-    scenario: Scenario, target: EmbeddedTarget, progress: Callable[[str], None] = lambda line: None
+    scenario: Scenario,
+    target: EmbeddedTarget,
+    progress: Callable[[str], None] = lambda line: None,
+    observer: Observer | None = None,
 ) -> ScenarioVerdict:
     """Bring the target up, play every step, run the checks, bring it down: the verdict."""
     began = time.monotonic()
@@ -349,15 +364,27 @@ def play(
         for n, step in enumerate(scenario.steps, 1):
             if failed:
                 verdicts.append(_verdict(step, "skipped", 0.0, ""))
+                if observer is not None:
+                    observer.finished(n, step, verdicts[-1])
                 continue
+            if observer is not None:
+                observer.started(n, step)
             started = time.monotonic()
             try:
                 said, links = play_.run(step)
                 verdicts.append(_verdict(step, "passed", time.monotonic() - started, said, links))
-            except (StepFailed, gitlab.exceptions.GitlabError, httpx.HTTPError, ValueError) as exc:
+            except (
+                StepFailed,
+                TargetError,
+                gitlab.exceptions.GitlabError,
+                httpx.HTTPError,
+                ValueError,
+            ) as exc:
                 failed = True
                 verdicts.append(_verdict(step, "failed", time.monotonic() - started, str(exc)))
             last = verdicts[-1]
+            if observer is not None:
+                observer.finished(n, step, last)
             progress(
                 f"[{scenario.name}] {n}/{len(scenario.steps)} {step.id}: {last.status} ({last.seconds:.1f} s)"
             )
