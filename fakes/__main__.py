@@ -7,6 +7,9 @@ Prints a table of the fakes and their URLs, and writes FILE (default DIR/fakes.j
 with every URL and credential a client needs. Runs until interrupted. `--port-base 0` picks free
 ports. Each fake also starts alone: `python -m fakes.<name> --help`.
 
+Alertmanager is the real one (Debian's `prometheus-alertmanager`) when it is installed, configured
+as the fake would be; `--option alertmanager.kind=fake` keeps the fake, `=real` insists on the real one.
+
 Every fake knows the identities admin, pathops, ci and argocd; `--identity kubernetes=agent:shop-api`
 adds one to a fake (a token for it, and for S3 a secret key). `--options-file` names a JSON object
 `{"FAKE.KEY": "VALUE"}`, for options that should not show on a command line (webhook secrets);
@@ -116,18 +119,25 @@ async def up(
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request between the fakes
     sockets = {name: bind("127.0.0.1", entry["port"]) for name, entry in entries.items()}
     urls = {name: f"http://127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
-    servers = []
+    servers, kinds, real = [], {name: "fake" for name in entries}, None
+    if "alertmanager" in entries and _wants_real_alertmanager(extra):
+        sockets.pop("alertmanager").close()  # the real one binds the port itself
+        real = _real_alertmanager(entries["alertmanager"], urls, extra)
+        urls["alertmanager"], kinds["alertmanager"] = real.url, "real"
     for name, entry in entries.items():
+        if name not in sockets:
+            continue
         module = importlib.import_module(f"fakes.{name}")
         app = module.build(config_for(name, entry, urls, entries, extra))
         servers.append(uvicorn.Server(uvicorn.Config(app, log_level="warning")))
     out.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        json.dump({name: {"url": urls[name], **entries[name]} for name in entries}, f, indent=2)
+        json.dump({name: {"url": urls[name], "kind": kinds[name], **entries[name]} for name in entries}, f,
+                  indent=2)  # fmt: skip
     tasks = [
         asyncio.create_task(s.serve(sockets=[sockets[name]]))
-        for s, name in zip(servers, entries, strict=True)
+        for s, name in zip(servers, sockets, strict=True)
     ]
     while not all(s.started for s in servers):
         if any(t.done() for t in tasks):
@@ -135,7 +145,7 @@ async def up(
         await asyncio.sleep(0.05)
     print(f"{'fake':<14} url")
     for name in entries:
-        print(f"{name:<14} {urls[name]}")
+        print(f"{name:<14} {urls[name]}" + ("  (the real Alertmanager)" if kinds[name] == "real" else ""))
     print(f"credentials and URLs: {out}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -146,6 +156,32 @@ async def up(
         s.should_exit = True
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.gather(*tasks)
+    if real is not None:
+        real.stop()
+
+
+def _wants_real_alertmanager(extra: dict[str, str]) -> bool:
+    from fakes.alertmanager.real import BINARY
+
+    kind = extra.pop("alertmanager.kind", "auto")
+    if kind not in ("auto", "real", "fake"):
+        raise SystemExit(f"python -m fakes: alertmanager.kind is auto, real or fake, not {kind!r}")
+    return kind == "real" or (kind == "auto" and BINARY.exists())
+
+
+def _real_alertmanager(entry: dict[str, Any], urls: dict[str, str], extra: dict[str, str]) -> Any:
+    """The real Alertmanager on the port planned for the fake, with the fake's configuration."""
+    from fakes.alertmanager.real import AlertmanagerMissing, RealAlertmanager
+    from fakes.alertmanager.settings import from_options, to_yaml
+
+    options = {key.split(".", 1)[1]: value for key, value in extra.items() if key.startswith("alertmanager.")}
+    port = int(urls["alertmanager"].rsplit(":", 1)[1])
+    try:
+        return RealAlertmanager(to_yaml(from_options(options, public_url=urls["alertmanager"]))).start(
+            port=port
+        )
+    except (AlertmanagerMissing, RuntimeError) as exc:
+        raise SystemExit(f"python -m fakes: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

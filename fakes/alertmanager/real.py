@@ -62,14 +62,17 @@ class RealAlertmanager:
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
 
-    def start(self, *, timeout: float = 20.0, attempts: int = 3) -> RealAlertmanager:
+    def start(self, *, timeout: float = 20.0, attempts: int = 3, port: int = 0) -> RealAlertmanager:
+        """Serve on `port` (0: a free one; a taken `port` is given up for free ones)."""
         (self.dir / "alertmanager.yml").write_text(self.config_yaml)
         for _ in range(attempts):  # a free port may be taken before the process binds it
-            with bind() as sock:
-                port = sock.getsockname()[1]
+            if not port:
+                with bind() as sock:
+                    port = sock.getsockname()[1]
             self.url = f"http://127.0.0.1:{port}"
             if self._launch(port, timeout):
                 return self
+            port = 0
         self.stop()
         raise RuntimeError(f"Alertmanager did not become ready:\n{self.output()[-2000:]}")
 

@@ -28,6 +28,7 @@ class Service(msgspec.Struct, frozen=True, kw_only=True):
 
     name: str = ""
     url: str
+    kind: str = "fake"  # or "real": the real system (Alertmanager, when it is installed)
     tokens: dict[str, str] = msgspec.field(default_factory=dict)
     secrets: dict[str, str] = msgspec.field(default_factory=dict)
 

@@ -38,7 +38,7 @@ from typing import IO
 import httpx
 
 from appliance.adapters.embedded.content import SHOP, ProjectSeed
-from appliance.adapters.embedded.endpoints import ControlPlaneSecrets, Endpoints
+from appliance.adapters.embedded.endpoints import ControlPlaneSecrets, Endpoints, Service
 from appliance.ports.errors import PermanentError, TransientError
 
 PORTS = 10  # consecutive ports kept for the fakes (python -m fakes up starts 8)
@@ -215,7 +215,7 @@ class EmbeddedStack:
                     )
                 endpoints = self._endpoints(webhook_secret)
                 if endpoints is not None:
-                    pending = [s.name for s in endpoints.services() if not await _healthy(client, s.url)]
+                    pending = [s.name for s in endpoints.services() if not await _healthy(client, s)]
                     if not pending:
                         return endpoints
                 if time.monotonic() > deadline:
@@ -317,9 +317,10 @@ def _free_base() -> int:
     raise TransientError(f"no {PORTS} consecutive free loopback ports in {PORT_RANGE[0]}-{PORT_RANGE[1]}")
 
 
-async def _healthy(client: httpx.AsyncClient, url: str) -> bool:
+async def _healthy(client: httpx.AsyncClient, service: Service) -> bool:
+    ready = "/-/ready" if service.kind == "real" else "/_fake/health"
     try:
-        response = await client.get(f"{url}/_fake/health")
+        response = await client.get(service.url + ready)
     except httpx.HTTPError:
         return False
     return response.status_code == 200
