@@ -117,6 +117,7 @@ class ChangeSetState(msgspec.Struct, frozen=True, kw_only=True):
     autonomy: int = 0
     merge_attempt: int = 0  # the merge-mr run waited for (the autopilot's merge); 0: none
     unapproved_merge: bool = False  # merged in GitLab before an approval here
+    waiting_for: str = ""  # the MR passed preflight and waits for a person: why the autopilot did not approve
     attempt: int = 1
     round_start: int = 1  # the first attempt of the current round (a person's retry starts a round)
     reason: str = ""
@@ -135,7 +136,7 @@ def _note(s: ChangeSetState, now: datetime, step: str, outcome: str, message: st
 
 
 def _move(s: ChangeSetState, phase: str, now: datetime, step: str, message: str = "") -> ChangeSetState:
-    s = msgspec.structs.replace(s, phase=phase, updated_at=now, reason="", stalled_in=None)
+    s = msgspec.structs.replace(s, phase=phase, updated_at=now, reason="", stalled_in=None, waiting_for="")
     return _note(s, now, step, "ok", message)
 
 
@@ -244,6 +245,8 @@ def _head_verdict(s: ChangeSetState, event: Event, now: datetime) -> Decision[Ch
     )
     verdict = may_auto_merge(s.autonomy, s.risk)
     if s.phase != OPEN or not verdict.allowed:
+        if s.phase == OPEN:
+            s = msgspec.structs.replace(s, waiting_for=f"an approval by a person: {verdict.reason}")
         return Decision(s, (_notify(s, "head-verified", "the MR passed preflight: it may be approved"),))
     s = msgspec.structs.replace(_move(s, APPROVED, now, "review", f"autopilot: {verdict.reason}"),
                                 approved_by="autopilot")  # fmt: skip

@@ -149,27 +149,31 @@ class Play:
     def commit(self, commit: Commit) -> tuple[str, dict[str, str], str]:
         project = self.gitlab().projects.get(self.repo(commit.repo))
         branch = render(commit.branch, self.values)
-        actions = []
+        actions: dict[
+            str, dict[str, str]
+        ] = {}  # path -> its action; later edits of a file build on earlier ones
         for edit in commit.edits:
             path = render(edit.file, self.values)
             if edit.delete:
-                actions.append({"action": "delete", "file_path": path})
+                actions[path] = {"action": "delete", "file_path": path}
                 continue
             if edit.content is not None:
-                actions.append({"action": "update" if _exists(project, path, branch) else "create",
-                                "file_path": path, "content": render(edit.content, self.values)})  # fmt: skip
+                actions[path] = {"action": "update" if _exists(project, path, branch) else "create",
+                                 "file_path": path, "content": render(edit.content, self.values)}  # fmt: skip
                 continue
-            text = project.files.get(path, ref=branch).decode().decode()
+            before = actions.get(path)
+            text = before["content"] if before else project.files.get(path, ref=branch).decode().decode()
             pattern = re.compile(edit.replace or "", re.MULTILINE)
             changed = pattern.sub(render(edit.with_, self.values), text)
             if changed == text:
                 raise StepFailed(f"{commit.repo}:{path} has nothing that matches {edit.replace!r}")
-            actions.append({"action": "update", "file_path": path, "content": changed})
+            actions[path] = {"action": before["action"] if before else "update", "file_path": path,
+                             "content": changed}  # fmt: skip
         made = project.commits.create(
             {
                 "branch": branch,
                 "commit_message": render(commit.message, self.values),
-                "actions": actions,
+                "actions": list(actions.values()),
             }
         )
         return f"{commit.repo}@{made.id[:12]}: {commit.message}", {"commit": str(made.web_url)}, str(made.id)

@@ -287,6 +287,7 @@ def test_an_incident_fix_is_preflighted_before_its_merge_and_only_then_approved(
         early.state, ev("verification_passed", report_id="rep-h", app="checkout", stage="merge-request")
     )
     assert passed.state.head_report == "rep-h" and passed.state.phase == "open"  # level 1: a person approves
+    assert passed.state.waiting_for.startswith("an approval by a person: autonomy level 1 does not auto-merge")
     assert decide(passed.state, ev("approved", by="olga", role="owner")).state.phase == "approved"
 
 
@@ -309,6 +310,11 @@ def test_at_level_two_a_low_risk_fix_is_merged_by_ci_once_its_head_passed_prefli
                           commit_sha=HEAD, autonomy=2))  # fmt: skip
     held = decide(state, ev("verification_passed", report_id="rep-h", app="checkout", stage="merge-request"))
     assert held.state.phase == "open" and not only(held.effects, TriggerJob)  # high risk: a person decides
+    assert held.state.waiting_for == (
+        "an approval by a person: auto-merge only low-risk changes; this one has high risk (score 85)"
+    )
+    approved = decide(held.state, ev("approved", by="olga", role="owner"))
+    assert approved.state.phase == "approved" and approved.state.waiting_for == ""
 
 
 def test_a_fix_that_fails_its_preflight_before_the_merge_fails_the_change_set() -> None:
