@@ -51,7 +51,10 @@ def add_commands(sub: Any) -> None:
 
 def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--target", default="embedded", help="embedded (default); stack and FILE are not available yet"
+        "--target",
+        default="embedded",
+        help="embedded (default: a fresh appliance and fakes per scenario), or FILE: a YAML file naming a "
+        "running PathOps and its systems (docs/scenarios.md); `stack` is not available yet",
     )
     p.add_argument("--json", type=Path, default=None, dest="json_out", help="write the JSON verdict here")
     p.add_argument(

@@ -13,6 +13,10 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def least_privilege(target: EmbeddedTarget) -> list[CheckVerdict]:
+    unread = [s for s in ("gitlab", "kubernetes", "harbor") if not target.has_access_log(s)]
+    if unread:
+        detail = f"{', '.join(unread)}: real systems; this target does not read their audit data"
+        return [CheckVerdict(name="access-logs", status="skipped", detail=detail)]
     try:
         gitlab, kube, harbor = (target.access_log(s) for s in ("gitlab", "kubernetes", "harbor"))
     except Exception as exc:  # a log that cannot be read is a failed check, said so

@@ -1,7 +1,8 @@
 """A conformance run: the chosen scenarios, each on a target of its own, side by side, and the verdict.
 
 Each scenario gets its own embedded target (its own fakes, seed and appliance, in a directory and on
-ports of its own), so scenarios never meet and `parallel` of them run at once.
+ports of its own), so scenarios never meet and `parallel` of them run at once. A target file
+(`configured.py`) describes systems that run already: its scenarios share them, one at a time.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
+from appliance.scenarios.configured import ConfigError, ConfigTarget
 from appliance.scenarios.embedded import EmbeddedTarget
 from appliance.scenarios.load import load_dir
 from appliance.scenarios.model import Scenario
 from appliance.scenarios.runner import play
 from appliance.scenarios.verdict import RunVerdict, ScenarioVerdict, run_status
 
-TARGETS = ("embedded",)
+TARGETS = ("embedded", "FILE")
 
 
 @contextlib.contextmanager
@@ -76,8 +78,16 @@ def run(
     work_dir: Path | None = None,
     progress: Callable[[str], None] = lambda line: None,
 ) -> RunVerdict:
-    if target not in TARGETS:
-        raise SelectionError(f"target {target!r} is not available here; targets: {', '.join(TARGETS)}")
+    shared: ConfigTarget | None = None
+    if target == "stack":
+        raise SelectionError("target 'stack' is not available yet (stack/ brings up no containers); "
+                             "use embedded, or a target file of running systems")  # fmt: skip
+    if target != "embedded":
+        try:
+            shared = ConfigTarget(Path(target))
+        except ConfigError as exc:
+            raise SelectionError(str(exc)) from None
+        parallel = 1  # the scenarios share its systems
     started_at, began = datetime.now(UTC), time.monotonic()
     base = work_dir or Path(tempfile.mkdtemp(prefix="pathops-conformance-"))
     targets: list[EmbeddedTarget] = []
@@ -85,7 +95,7 @@ def run(
     def one(scenario: Scenario) -> ScenarioVerdict:
         progress(f"[{scenario.name}] starting its target")
         env = {f"PATHOPS_{name.upper()}": str(value) for name, value in scenario.setup.settings.items()}
-        own = EmbeddedTarget(base / scenario.name, env=env)
+        own = shared or EmbeddedTarget(base / scenario.name, env=env)
         targets.append(own)
         verdict = play(scenario, own, progress)
         progress(f"[{scenario.name}] {verdict.status} in {verdict.seconds:.0f} s")
@@ -101,5 +111,5 @@ def run(
             started.down()
         raise
     pool.shutdown()
-    return RunVerdict(target=target, started_at=started_at, seconds=round(time.monotonic() - began, 2),
+    return RunVerdict(target=shared.path.name if shared else target, started_at=started_at, seconds=round(time.monotonic() - began, 2),
                       status=run_status(verdicts), scenarios=verdicts)  # fmt: skip

@@ -133,6 +133,9 @@ class EmbeddedTarget:
         """The fakes: {name: {url, tokens, ...}} (embedded/fakes.json)."""
         return dict(json.loads((self.data_dir / "embedded" / "fakes.json").read_text()))
 
+    def has_access_log(self, system: str) -> bool:
+        return True  # every system of the embedded target is a fake that keeps one
+
     def access_log(self, system: str) -> list[dict[str, Any]]:
         url = self.endpoints()[system]["url"]
         return list(httpx.get(f"{url}/_fake/access-log", timeout=30).json())
