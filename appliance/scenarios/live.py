@@ -41,7 +41,11 @@ class LiveTarget(EmbeddedTarget):
 
 def playable(scenario: Scenario) -> str | None:
     """Why `scenario` cannot be played live (None when it can)."""
+    run = f"run it with `pathops scenario run {scenario.name}`"
     killed = [step.id for step in scenario.steps if step.kind == "kill"]
     if killed:
-        return f"step {killed[0]} kills the appliance; run it with `pathops scenario run {scenario.name}`"
+        return f"step {killed[0]} kills the appliance; {run}"
+    if scenario.setup.settings:
+        names = ", ".join(sorted(scenario.setup.settings))
+        return f"it needs the appliance started with other settings ({names}); {run}"
     return None
