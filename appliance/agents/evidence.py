@@ -5,6 +5,10 @@ What it reads of TARGET_NAMESPACE within TIME_WINDOW seconds: pods (states, rest
 termination), every container's log (and the previous run's, after a restart), events, and the
 deployments, replicasets, jobs, services and configmaps (never secrets). A kind the agent may not
 read (403) is left out and named under `signals.skipped`; pods and events are required.
+
+A security incident's advisories (ADVISORIES: what a registry scan of COMMIT_SHA found) go into
+`signals.advisories` and lead the summary; the bundle's `commit_sha` is then COMMIT_SHA, the scanned
+commit, whatever release the namespace runs.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from appliance.agents.callback import callback_token, post_callback
 from appliance.agents.kube import CoreKind, RawObjects, connect
 from appliance.agents.settings import EvidenceSettings, secrets
 from appliance.contracts.webhooks import EvidenceCallback
+from appliance.logic import vulnerabilities
 from appliance.logic.redact import redact_object, redact_text
 from appliance.ports.cluster import ContainerStatus, Pod, WorkloadKind
 from appliance.ports.errors import PermanentError
@@ -136,8 +141,15 @@ class Collector:
 
         found = bundle.signals(pods, raw_pods, events)
         found["skipped"] = self.skipped
+        advisories = self.settings.advisories
+        if advisories:
+            found["advisories"] = vulnerabilities.as_json(advisories)
         logs = {p: d.decode(errors="replace") for p, d in files.items() if p.startswith("logs/")}
         text = redact_text(bundle.summary(ns, found, logs), known)
+        if advisories:
+            text = (
+                f"vulnerable dependency: {vulnerabilities.describe(advisories, fixes=True)}; in {ns}: {text}"
+            )
         worst = bundle.worst_pod(found)
         first = [raw_pods[worst[0]]] if worst and worst[0] in raw_pods else []
         manifest = {
@@ -147,7 +159,8 @@ class Collector:
             "namespace": ns,
             "window_s": self.settings.window_s,
             "collected_at": now.isoformat(timespec="seconds"),
-            "commit_sha": _commit(*first, *deployments, *raw_pods.values())
+            "commit_sha": (self.settings.commit_sha if advisories else "")
+            or _commit(*first, *deployments, *raw_pods.values())
             or self.settings.commit_sha
             or None,
             "image": worst[1]["image"] if worst else "",

@@ -7,7 +7,8 @@ Common to every agent:
     MINIO_ENDPOINT, MINIO_ACCESS_KEY, MINIO_SECRET_KEY, MINIO_BUCKET (default pathops-evidence)
     INCIDENT_ID, APP_ID
 Evidence: TARGET_NAMESPACE, TIME_WINDOW (seconds, default 3600), COMMIT_SHA (when the pods do not
-    say it), KUBE_TOKEN (else the service
+    say it; with ADVISORIES, the commit they are about), ADVISORIES (a security incident's, JSON:
+    [{id, package, version, fixed, severity}], put into `signals.advisories`), KUBE_TOKEN (else the service
     account's token file), KUBERNETES_SERVICE_HOST / _PORT (https when the port is 443 or 6443 or a CA
     file is mounted, else http; KUBERNETES_SERVICE_SCHEME forces one), KUBE_CA_FILE.
 Fix: SNAPSHOT_ID, SOURCE_DIR (default the working directory), COMMIT_SHA (else <source>/.pathops-commit),
@@ -20,11 +21,14 @@ A missing variable is a `PermanentError` naming it. `secrets()` lists the values
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from appliance.contracts.entities import Advisory
+from appliance.logic import vulnerabilities
 from appliance.ports.errors import PermanentError
 
 EVIDENCE_BUCKET = "pathops-evidence"
@@ -114,7 +118,8 @@ class EvidenceSettings:
     kube: Kube
     namespace: str
     window_s: int
-    commit_sha: str  # "" unless the Job knows it; the pods' annotation wins
+    commit_sha: str  # "" unless the Job knows it; the pods' annotation wins, unless there are advisories
+    advisories: tuple[Advisory, ...] = ()  # what a registry scan of `commit_sha` found
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> EvidenceSettings:
@@ -122,7 +127,12 @@ class EvidenceSettings:
         if window <= 0:
             raise PermanentError(f"TIME_WINDOW must be positive, not {window}")
         namespace, sha = _required(env, "TARGET_NAMESPACE"), env.get("COMMIT_SHA", "").strip()
-        return cls(Common.from_env(env), Kube.from_env(env), namespace, window, sha)
+        raw = env.get("ADVISORIES", "").strip()
+        try:
+            advisories = vulnerabilities.advisories(json.loads(raw)) if raw else ()
+        except ValueError as exc:
+            raise PermanentError(f"ADVISORIES is not a JSON list of advisories: {exc}") from None
+        return cls(Common.from_env(env), Kube.from_env(env), namespace, window, sha, advisories)
 
 
 @dataclass(frozen=True)

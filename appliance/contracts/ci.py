@@ -19,6 +19,7 @@ JOBS: dict[str, tuple[str, ...]] = {
         "agents_namespace",
         "time_window",
         "commit_sha",
+        "advisories",  # JSON: a security incident's advisories (a registry scan), for the bundle's signals
     ),
     "build-fix-agent": (
         "app",

@@ -40,6 +40,17 @@ class ArtifactState(enum.StrEnum):
     REJECTED = "rejected"
 
 
+class Advisory(msgspec.Struct, frozen=True, kw_only=True):
+    """A known vulnerability of a pinned dependency and the version that fixes it (from a registry scan);
+    what a security incident carries to its evidence and the Fix Agent's `vulnerable-dependency` rule."""
+
+    id: str  # CVE-2018-1000656
+    package: str  # as pinned: flask
+    version: str  # the pinned version: 0.12
+    fixed: str  # the first version without it: 0.12.3
+    severity: str = "Unknown"  # Unknown, None, Negligible, Low, Medium, High, Critical
+
+
 class AutonomyLevel(enum.IntEnum):
     SUGGEST = 0
     AUTO_APPLY_PREFLIGHT = 1

@@ -72,9 +72,20 @@ class FixPatchInline(msgspec.Struct, frozen=True, kw_only=True):
     recommended_checks: list[str] = []
 
 
+class ScanFinding(msgspec.Struct, frozen=True, kw_only=True):
+    """One vulnerability a registry scan found in an image (Harbor's report, the fields PathOps reads)."""
+
+    id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    package: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    version: Annotated[str, msgspec.Meta(max_length=200)]
+    fix_version: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    severity: Annotated[str, msgspec.Meta(max_length=20)] = "Unknown"
+
+
 class JenkinsCallback(msgspec.Struct, frozen=True, kw_only=True):
     """What a CI job posts back to /webhooks/jenkins (docs/golden-paths.md): which fields a job must
-    send depends on `job` (create-mr-from-patch: changeset_id, mr_url; build: artifact_id, image;
+    send depends on `job` (create-mr-from-patch: changeset_id, mr_url; build: artifact_id, image, and
+    the scan's vulnerabilities and outcome;
     deploy-preflight: preflight_id, revision; promote: artifact_id; rollback: incident_id, revision;
     schedule-verification reports only a failure, with preflight_id: its success is the agent's
     callback)."""
@@ -95,6 +106,10 @@ class JenkinsCallback(msgspec.Struct, frozen=True, kw_only=True):
     commit_sha: Annotated[str, msgspec.Meta(pattern=r"^([0-9a-f]{7,64})?$")] = (
         ""  # create-mr-from-patch: the MR's head
     )
+    # build: what the registry's scan of the pushed image found that blocks it (fixable High/Critical),
+    # and the scan's outcome in one line ("" when no scan was asked for)
+    vulnerabilities: Annotated[list[ScanFinding], msgspec.Meta(max_length=500)] = []
+    scan: Annotated[str, msgspec.Meta(max_length=2000)] = ""
     detail: Text = ""
 
 

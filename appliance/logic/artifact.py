@@ -12,7 +12,11 @@ see as built and verified):
                   not-promotable); waiting for a promotion approval
   promoting       promotion approved; CI job `promote` ran (key `{id}:promote:{attempt}`), timer `step`
   promoted        final: `promoted`, only from promoting
-  rejected        final: `verification_failed`, or `reject {by}`, before promotion started
+  rejected        final: `verification_failed`, or `reject {by}`, before promotion started; or a
+                  `built` whose `vulnerabilities` (the registry's scan, vulnerabilities.py) hold a
+                  fixable High or Critical finding: never deployed, it opens the security incident
+                  `inc-scan-{id}` (`alert_fired`, fingerprint `scan:{id}`, env preflight, the
+                  advisories in its data) for the Fix Agent to bump the dependency
 
 `promotion_approved {by, role, risk?, autonomy?}` applies only in `verified`, and only for an owner,
 or for `by: "autopilot"` when the autonomy policy lets it promote (level >= 2, low risk, no protected
@@ -35,9 +39,9 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from appliance.contracts.entities import ArtifactState, Role
+from appliance.contracts.entities import Advisory, ArtifactState, Role
 from appliance.contracts.workflow import CancelTimer, Effect, Event, Notify, Send, StepRecord, TriggerJob
-from appliance.logic import lane, steps
+from appliance.logic import lane, steps, vulnerabilities
 from appliance.logic.autonomy import may_auto_promote
 from appliance.logic.machine import Decision, InvalidEvent, Machine, backoff, require
 
@@ -100,6 +104,7 @@ class ArtifactRecord(msgspec.Struct, frozen=True, kw_only=True):
     preflight_id: str | None = None
     hold: bool = False  # wait for `release` from the change set before preflight
     stage: str = ""  # "merge-request": built from an MR's head, for evidence before the merge; never promoted
+    incident_id: str | None = None  # the security incident its scan opened
     reason: str = ""
     steps: tuple[StepRecord, ...] = ()
 
@@ -204,12 +209,22 @@ def _build_failed(
 
 
 def _registered(s: ArtifactRecord, event: Event, now: datetime) -> Decision[ArtifactRecord]:
-    """`built {image, digest}` of the build this artifact waits for: registered, and into preflight
-    (or, held, reported to its change set to wait for `release`)."""
+    """`built {image, digest, vulnerabilities?, scan?}` of the build this artifact waits for: rejected
+    if its scan found a blocking vulnerability; else registered, and into preflight (or, held, reported
+    to its change set to wait for `release`)."""
     (image,) = require(event, "image")
     digest = event.data.get("digest")
+    try:
+        blocked = vulnerabilities.blocking(vulnerabilities.findings(event.data.get("vulnerabilities")))
+    except ValueError as exc:
+        raise InvalidEvent(f"event 'built': {exc}") from None
+    scan = str(event.data.get("scan") or "")
     s = msgspec.structs.replace(s, image=str(image), digest=str(digest) if digest else None)
     s = _move(s, BUILT, now, "build", "ok", str(image))
+    if blocked:
+        return _vulnerable(s, now, blocked)
+    if scan:
+        s = _move(s, BUILT, now, "scan", "ok", scan)
     s = _move(s, NOT_PROMOTABLE, now, "registry", "ok", str(digest or image))
     effects: tuple[Effect, ...] = (
         CancelTimer(name=steps.TIMER),
@@ -219,6 +234,32 @@ def _registered(s: ArtifactRecord, event: Event, now: datetime) -> Decision[Arti
         return Decision(s, (*effects, *_to_changeset(s, "artifact_built", {})))
     started = _to_preflight(s, now)
     return Decision(started.state, (*effects, *started.effects))
+
+
+def _vulnerable(s: ArtifactRecord, now: datetime, found: tuple[Advisory, ...]) -> Decision[ArtifactRecord]:
+    """Rejected by its scan, before any deploy; a security incident asks the Fix Agent for the bump."""
+    reason = f"vulnerable dependency: {vulnerabilities.describe(found)}"
+    incident = f"inc-scan-{s.id}"
+    s = _move(msgspec.structs.replace(s, incident_id=incident), REJECTED, now, "scan", "failed", reason)
+    labels = {"app": s.app, "env": "preflight", "class": "security", "alertname": "VulnerableDependency"}
+    alert = Event(
+        name="alert_fired",
+        data={
+            "fingerprint": f"scan:{s.id}",
+            "labels": {**labels, "artifact": s.id},
+            "annotations": {
+                "summary": f"the image scan of {s.id} found {vulnerabilities.describe(found, fixes=True)}"
+            },
+            "project": s.project,
+            "commit_sha": s.commit_sha,
+            "advisories": vulnerabilities.as_json(found),
+        },
+    )
+    opened = Send(kind="incident", instance=incident, event_id=f"{s.id}:scan", event=alert)
+    relay = _to_changeset(s, "verification_failed", {"report_id": "none", "reason": reason})
+    return Decision(
+        s, (CancelTimer(name=steps.TIMER), _notify(s, REJECTED, f"rejected: {reason}"), opened, *relay)
+    )
 
 
 def _to_preflight(s: ArtifactRecord, now: datetime) -> Decision[ArtifactRecord]:

@@ -5,7 +5,8 @@ Phases, in order (only `proposing` arms the timer `step`):
   open          the MR is open; waiting for review: `approved` or `rejected` by an owner or reviewer
   approved      waiting for `merged`
   merged        waiting for `preflight_started`
-  in-preflight  waiting for `verification_passed` for every app (or `verification_failed`)
+  in-preflight  waiting for `verification_passed` for every app (or `verification_failed`, which also
+                ends a merged one whose artifact was rejected before preflight, e.g. by its image scan)
 
 Several apps (a feature): `apps` is in deploy order (dependencies first), each app has its own MR,
 `merged {app}` counts per app and the change set is merged once every app is. Each app's artifact
@@ -456,7 +457,7 @@ def decide(
     if name == "verification_passed" and s.phase == IN_PREFLIGHT:
         passed = _verification_passed(s, event, now)
         return _release_next(passed.state, now, passed.effects) if len(s.apps) > 1 else passed
-    if name == "verification_failed" and s.phase == IN_PREFLIGHT:
+    if name == "verification_failed" and s.phase in (MERGED, IN_PREFLIGHT):  # MERGED: rejected before preflight
         (report,) = require(event, "report_id")
         reason = f"verification failed ({report}): {event.data.get('reason', 'no reason given')}"
         return _finish(s, FAILED, now, reason)

@@ -1,7 +1,9 @@
 """The Fix Agent's diagnosis rules: from an evidence snapshot and the failing commit's source files, the
 smallest edit that fixes the failure, or None.
 
-Rules, tried in this order (the first that matches wins):
+Rules, tried in this order (the first that matches wins; when the evidence itself holds advisories,
+`signals.advisories` from a registry scan, vulnerable-dependency is tried first: they are why the
+incident opened):
     bad-image              ErrImagePull / ImagePullBackOff on an image written into the source
                            -> the container's image back to the `${IMAGE}` placeholder the CI pins
     oom                    OOMKilled -> resources.limits.memory doubled
@@ -72,7 +74,10 @@ Rule = Callable[[Evidence, Source], "Diagnosis | None"]
 
 def diagnose(evidence: Evidence, source: Source) -> Diagnosis | None:
     """The first rule's diagnosis that matches (see the module's list), or None."""
-    for rule in RULES:
+    rules = RULES
+    if evidence.signals.get("advisories"):
+        rules = (vulnerable_dependency, *(r for r in RULES if r is not vulnerable_dependency))
+    for rule in rules:
         found = rule(evidence, source)
         if found is not None:
             return found

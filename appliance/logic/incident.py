@@ -15,6 +15,10 @@ for it that is recorded, not retried.
 
 Each wait arms the timer `step`; when it fires, the step is tried again (a new attempt, a new
 idempotency key) until `max_attempts`, then the incident stalls with a visible reason.
+
+An incident a registry scan opened (artifact.py: `alert_fired` with `advisories`, class security)
+passes its advisories to the Evidence Collector (parameter `advisories`, JSON) and keeps the scanned
+commit as the source to fix: the namespace the evidence describes runs another release.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from appliance.contracts.entities import IncidentClass
+from appliance.contracts.entities import Advisory, IncidentClass
 from appliance.contracts.workflow import (
     CancelTimer,
     Effect,
@@ -33,7 +37,7 @@ from appliance.contracts.workflow import (
     StepRecord,
     TriggerJob,
 )
-from appliance.logic import rollback, steps
+from appliance.logic import rollback, steps, vulnerabilities
 from appliance.logic.classify import classify
 from appliance.logic.machine import Decision, InvalidEvent, Machine, backoff, require
 
@@ -99,6 +103,7 @@ class IncidentState(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
     stalled_in: str | None = None
     rollback: str = rollback.NONE  # what became of a level-3 rollback (rollback.py)
+    advisories: tuple[Advisory, ...] = ()  # what a registry scan found (an incident the scan opened)
     steps: tuple[StepRecord, ...] = ()
 
 
@@ -131,6 +136,8 @@ def _job_params(s: IncidentState) -> dict[str, str]:
         params["changeset_id"] = s.changeset_id
     if s.branch:
         params |= {"branch": s.branch, "title": s.fix_title or s.branch, "apps": s.app, "origin": s.id}
+    if s.advisories and s.phase == COLLECTING:
+        params["advisories"] = msgspec.json.encode(vulnerabilities.as_json(s.advisories)).decode()
     return params
 
 
@@ -219,6 +226,10 @@ def _open(instance: str, event: Event, now: datetime) -> Decision[IncidentState]
     app, env = app_and_env(labels)
     annotations = dict(event.data.get("annotations") or {})
     policy = steps.policy_of(event, Policy)
+    try:
+        advisories = vulnerabilities.advisories(event.data.get("advisories"))
+    except ValueError as exc:
+        raise InvalidEvent(f"event 'alert_fired': {exc}") from None
     s = IncidentState(
         id=instance,
         phase=COLLECTING,
@@ -235,6 +246,7 @@ def _open(instance: str, event: Event, now: datetime) -> Decision[IncidentState]
         updated_at=now,
         policy=policy,
         source_sha=event.data.get("commit_sha") or labels.get("commit_sha"),
+        advisories=advisories,
     )
     s = msgspec.structs.replace(s, steps=(StepRecord(at=now, step="alert", outcome="ok", message=s.summary),))
     plan = rollback.plan(incident_id=s.id, app=s.app, project=s.project, env=s.env, data=dict(event.data))
@@ -308,8 +320,9 @@ def decide(
         return _stall(s, now, f"fix rejected by {event.data.get('by', 'a reviewer')}")
     if name == "evidence_ready" and _waiting(s, COLLECTING):
         (snapshot,) = require(event, "snapshot_id")
+        scanned = s.source_sha if s.advisories else None  # the scanned commit, not what the namespace runs
         s = msgspec.structs.replace(
-            s, snapshot_id=str(snapshot), source_sha=event.data.get("commit_sha") or s.source_sha
+            s, snapshot_id=str(snapshot), source_sha=scanned or event.data.get("commit_sha") or s.source_sha
         )
         s = msgspec.structs.replace(
             s, steps=_record(s, now, "evidence", "ok", str(event.data.get("summary", "")))

@@ -4,7 +4,7 @@ Jenkins passes each build parameter as an environment variable under its own nam
 so `app` is read from `app` or `APP`. The credentials file (docs/golden-paths.md, "CI jobs"):
 
     {"gitlab": {"url", "token"},
-     "registry": {"url", "host", "username", "password", "project"},
+     "registry": {"url", "host", "username", "password", "project", "scan", "scan_timeout_s"},
      "s3": {"endpoint", "access_key", "secret_key"},
      "agents": {"image", "kube_host", "kube_port", "service_url", "secret", "pull_secret"}}
 
@@ -42,6 +42,8 @@ class RegistryConfig(msgspec.Struct, frozen=True, kw_only=True):
     username: str = ""
     password: str = ""
     project: str = ""  # the Harbor project when a job has no `project` parameter
+    scan: bool = True  # `build` asks Harbor's API (at `url`, as `username`) for a scan of what it pushed
+    scan_timeout_s: float = 300.0  # how long `build` waits for the scan's report
 
 
 class S3Config(msgspec.Struct, frozen=True, kw_only=True):

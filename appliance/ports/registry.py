@@ -67,8 +67,9 @@ class Registry(Protocol):
         """Whether `tag` names an artifact; False also when the repository or project is missing."""
         ...
 
-    async def scan(self, *, project: str, repository: str, reference: str) -> None:
-        """Ask for a vulnerability scan; the report comes later from `vulnerabilities`."""
+    async def scan(self, *, project: str, repository: str, reference: str) -> bool:
+        """Ask for a vulnerability scan; the report comes later from `vulnerabilities`. False when the
+        registry has no scanner for the project (nothing was asked)."""
         ...
 
     async def vulnerabilities(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from appliance.contracts.webhooks import (
     Accepted,
     ArgoCdNotification,
@@ -227,9 +229,11 @@ async def jenkins(
         if needed and not getattr(payload, needed):
             raise Invalid(f"a successful {payload.job} callback needs {needed}")
         data: dict[str, Any] = {"status": payload.status}
-        for key in ("changeset_id", "mr_url", "mrs", "image", "digest", "revision", "commit_sha"):
+        for key in ("changeset_id", "mr_url", "mrs", "image", "digest", "revision", "commit_sha", "scan"):
             if value := getattr(payload, key):
                 data[key] = value
+        if payload.vulnerabilities:
+            data["vulnerabilities"] = msgspec.to_builtins(payload.vulnerabilities)
         if payload.job == "create-mr-from-patch":
             data["autonomy"] = await releases.merge_autonomy(ctx, target)
         event = Event(name=name, data=data)

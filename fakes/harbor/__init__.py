@@ -19,6 +19,8 @@ Configuration (`FakeConfig`):
     tokens                       password -> username (default {"Harbor12345": "admin"})
     options["admins"]            comma-separated system admins (default "admin")
     options["vulnerabilities"]   JSON vulnerability database (see scanner.py; default: flask==0.12)
+    options["scanner"]           "trivy" (default) or "none": no scanner installed, a scan is refused
+                                 with 412 PRECONDITION as Harbor refuses it, and auto-scan does nothing
     options["registry_binary"]   path of docker-registry (default: found on PATH or /usr/bin)
     data_dir                     harbor.json (the database) and registry/ (blobs) survive restarts
     public_url                   the realm of the token challenge (default: from the Host header)
@@ -57,7 +59,10 @@ def build(config: FakeConfig) -> FakeApp:
         find_binary(config.options.get("registry_binary")),
         data_dir / "registry" if data_dir is not None else None,
     )
-    registry = Registry(store, access, backend, log, load_database(config.options.get("vulnerabilities")))
+    registry = Registry(
+        store, access, backend, log, load_database(config.options.get("vulnerabilities")),
+        scanner=config.options.get("scanner", "trivy") != "none",
+    )  # fmt: skip
     api = Api(store, access, registry, public_url=config.public_url)
     app = HarborApp(api, registry, backend, log, config.public_url)
     return FakeApp("harbor", app, faults=Faults(), log=log)

@@ -74,7 +74,8 @@ class Api:
     # -- system
     async def health(self, req: Request) -> Response:
         ok = self.registry.backend.running
-        components = [{"name": name, "status": "healthy"} for name in COMPONENTS]
+        installed = [name for name in COMPONENTS if name != "trivy" or self.registry.scanner]
+        components = [{"name": name, "status": "healthy"} for name in installed]
         registry = {"name": "registry", "status": "healthy" if ok else "unhealthy"}
         if not ok:
             registry["error"] = "docker-registry is not running"
@@ -403,6 +404,8 @@ class Api:
         scan_type = body.get("scan_type", "vulnerability")
         if scan_type not in ("vulnerability", "sbom"):
             raise HarborError(400, f"invalid scan type {scan_type!r}")
+        if not self.registry.scanner:  # as Harbor answers when no scanner is registered
+            raise HarborError(412, f"no available scanner for project: {artifact.project_id}")
         if scan_type == "sbom":
             raise HarborError(400, "the configured scanner does not support SBOM generation")
         if artifact.type != "IMAGE" or not artifact.layers:

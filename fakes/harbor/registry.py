@@ -102,9 +102,12 @@ class Registry:
         backend: RegistryProcess,
         log: AccessLog,
         vulnerabilities: dict[str, Any],
+        *,
+        scanner: bool = True,
     ) -> None:
         self.store, self.access, self.backend, self.log = store, access, backend, log
         self.vulnerabilities = vulnerabilities
+        self.scanner = scanner  # False: no scanner is installed (scans are refused, auto-scan does nothing)
         self._client: httpx.AsyncClient | None = None
 
     @property
@@ -269,7 +272,8 @@ class Registry:
             digest = response.headers.get("docker-content-digest", "")
             fields = await self._describe(name, body, content_type, digest)
             artifact = self.store.record_push(project, name, reference, fields)
-            if project.metadata.get("auto_scan") == "true" and artifact.type == "IMAGE" and artifact.layers:
+            auto = project.metadata.get("auto_scan") == "true" and self.scanner
+            if auto and artifact.type == "IMAGE" and artifact.layers:
                 await self.scan(artifact)
         await _relay(send, response.status_code, response.headers.raw, response.content)
         return response.status_code

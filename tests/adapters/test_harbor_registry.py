@@ -104,7 +104,7 @@ async def test_a_scan_finds_the_configured_cve(harbor: HarborRegistry, url: str)
     image = _push(url, "scanned/api", "1.0", {"etc/motd": b"hi"}, REQUIREMENTS)
     assert await harbor.vulnerabilities(project="scanned", repository="api", reference="1.0") is None
 
-    await harbor.scan(project="scanned", repository="api", reference="1.0")
+    assert await harbor.scan(project="scanned", repository="api", reference="1.0") is True
     report = await harbor.vulnerabilities(project="scanned", repository="api", reference="1.0")
     assert report is not None
     assert (report.digest, report.severity, report.scanner) == (image.digest, "High", "Trivy")
@@ -118,6 +118,22 @@ async def test_a_scan_finds_the_configured_cve(harbor: HarborRegistry, url: str)
     await harbor.scan(project="scanned", repository="clean", reference="1.0")
     clean = await harbor.vulnerabilities(project="scanned", repository="clean", reference="1.0")
     assert clean is not None and clean.vulnerabilities == [] and clean.severity == "None"
+
+
+async def test_a_harbor_without_a_scanner_asks_for_no_scan() -> None:
+    with ThreadedServer(
+        build(harbor_config(tokens={PASSWORD: "admin"}, options={"scanner": "none"}))
+    ) as bare:
+        registry = HarborRegistry(url=bare, user="admin", password=PASSWORD, timeout=5)
+        try:
+            await registry.ensure_project(project="bare")
+            _push(bare, "bare/api", "1.0", REQUIREMENTS)
+            assert await registry.scan(project="bare", repository="api", reference="1.0") is False
+            assert await registry.vulnerabilities(project="bare", repository="api", reference="1.0") is None
+            with pytest.raises(PermanentError, match="404"):
+                await registry.scan(project="bare", repository="api", reference="2.0")
+        finally:
+            await registry.aclose()
 
 
 async def test_a_robot_gets_its_secret_once_and_works_with_it(

@@ -146,6 +146,40 @@ def test_the_collector_runs_as_a_job_in_the_cluster(world: World, control: Contr
     assert "CrashLoopBackOff" in call.body["summary"]
 
 
+SCANNED = "fedcba9876543210fedcba9876543210fedcba98"
+ADVISORY = {
+    "id": "CVE-2018-1000656",
+    "package": "flask",
+    "version": "0.12",
+    "fixed": "0.12.3",
+    "severity": "High",
+}
+
+
+def test_a_security_incidents_advisories_reach_the_signals_and_the_summary(
+    world: World, control: ControlPlane
+) -> None:
+    env = world.env(INCIDENT_ID="inc-scan", COMMIT_SHA=SCANNED, ADVISORIES=json.dumps([ADVISORY]))
+    result = run_agent("evidence", env)
+    assert result.returncode == 0, result.stderr
+    [call] = control.calls
+    # the scanned commit, not the one the namespace's pods run (COMMIT)
+    assert call.body["commit_sha"] == SCANNED != COMMIT
+    assert call.body["summary"].startswith(
+        f"vulnerable dependency: flask 0.12 (CVE-2018-1000656, High, fixed in 0.12.3); in {NS}: "
+    )
+    data = world.get_object("pathops-evidence", f"snapshots/{call.body['snapshot_id']}.tar.gz")
+    assert data is not None
+    manifest = json.loads(_members(data)["manifest.json"])
+    assert manifest["signals"]["advisories"] == [ADVISORY] and manifest["commit_sha"] == SCANNED
+    assert manifest["signals"]["pods"]  # what the namespace runs is still in the bundle
+
+    control.reset()
+    bad = run_agent("evidence", world.env(INCIDENT_ID="inc-scan-2", ADVISORIES='{"flask": "0.12"}'))
+    assert bad.returncode == 1 and "ADVISORIES is not a JSON list of advisories" in bad.stderr
+    assert control.calls == []
+
+
 def test_the_bundle_bytes_depend_on_the_content_only() -> None:
     manifest = {"schema": bundle.SCHEMA, "summary": "x"}
     files = {"logs/p/c.log": b"line\n", "events.yaml": b"[]\n"}

@@ -141,6 +141,35 @@ def test_the_commit_can_come_from_the_image_and_the_value_from_the_code(
     assert "value from app/settings.py" in patch["summary"]
 
 
+def test_a_scans_advisories_become_a_dependency_bump_even_beside_a_crash(
+    world: World, control: ControlPlane, tmp_path: Path
+) -> None:
+    """The evidence of a security incident: the namespace crash-loops (KeyError: 'SHOP_DB_URL'), but the
+    advisories are why the incident opened, so the fix is the bump."""
+    src = tmp_path / "src"
+    sha = checkout(src, base_files(**{"requirements.txt": "flask==0.12  # web\nrequests==2.31.0\n"}))
+    advisory = {"id": "CVE-2018-1000656", "package": "flask", "version": "0.12", "fixed": "0.12.3",
+                "severity": "High"}  # fmt: skip
+    collected = run_agent("evidence", world.env(INCIDENT_ID="inc-bump", COMMIT_SHA=sha,
+                                                ADVISORIES=json.dumps([advisory])))  # fmt: skip
+    assert collected.returncode == 0, collected.stderr
+    snapshot = str(control.calls[0].body["snapshot_id"])
+    control.reset()
+    result = run_agent("fix", world.env(INCIDENT_ID="inc-bump", SNAPSHOT_ID=snapshot, COMMIT_SHA=sha,
+                                        PROJECT="shop"), cwd=src)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [call] = control.calls
+    assert call.body["slug"] == "bump-flask"
+    assert call.body["summary"] == "vulnerable dependency: flask 0.12 -> 0.12.3 (CVE-2018-1000656)"
+    patch = patch_of(world, call.body["patch_id"])
+    assert (patch["rule"], patch["base_sha"]) == ("vulnerable-dependency", sha)
+    applied = subprocess.run(
+        ["git", "apply", "-"], cwd=src, input=patch["diff"], text=True, capture_output=True
+    )
+    assert applied.returncode == 0, applied.stderr
+    assert (src / "requirements.txt").read_text() == "flask==0.12.3  # web\nrequests==2.31.0\n"
+
+
 def test_no_rule_and_no_llm_is_reported_as_no_fix(
     world: World, collected: Collected, control: ControlPlane, tmp_path: Path
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,22 @@ def test_evidence_collector_job_is_committed_once_without_its_token(stack: Stack
     latest = stack.gl.projects.get(GITOPS).commits.get(stack.commits(GITOPS)[0].id)
     assert latest.author_email == "ci@pathops.local" and latest.author_name == "PathOps CI"
     assert "PathOps-Key: inc-7:schedule-evidence-collector:1" in latest.message
+
+
+def test_a_security_incident_passes_its_advisories_to_the_evidence_collector(stack: Stack) -> None:
+    advisory = {"id": "CVE-2018-1000656", "package": "flask", "version": "0.12", "fixed": "0.12.3",
+                "severity": "High"}  # fmt: skip
+    params = {"app": APP, "env": "preflight", "incident_id": "inc-31", "project": PROJECT,
+              "commit_sha": stack.source_sha, "advisories": json.dumps([advisory], indent=1)}  # fmt: skip
+    done = stack.run("schedule-evidence-collector", "inc-31:schedule-evidence-collector:1", **params)
+    assert done.returncode == 0, done.stderr
+    env = _env(yaml.safe_load(stack.file(GITOPS, "agents/evidence-inc-31.yaml")))
+    assert json.loads(env["ADVISORIES"]) == [advisory] and "\n" not in env["ADVISORIES"]
+    assert env["COMMIT_SHA"] == stack.source_sha
+
+    bad = stack.run("schedule-evidence-collector", "inc-32:schedule-evidence-collector:1",
+                    **{**params, "incident_id": "inc-32", "advisories": '[{"id": "x"}]'})  # fmt: skip
+    assert bad.returncode == 1 and "parameter advisories: not a list of advisories" in bad.stderr
 
 
 async def test_fix_agent_image_has_the_source_and_its_job_runs_it(stack: Stack, tmp_path: Path) -> None:

@@ -12,7 +12,12 @@ import pytest
 from appliance.bootstrap import Appliance, build
 from appliance.contracts.entities import Role
 from appliance.contracts.settings import Settings
-from appliance.contracts.webhooks import ArgoCdNotification, JenkinsCallback, VerificationCallback
+from appliance.contracts.webhooks import (
+    ArgoCdNotification,
+    JenkinsCallback,
+    ScanFinding,
+    VerificationCallback,
+)
 from appliance.contracts.workflow import Envelope, Event
 from appliance.services import actions, callbacks, projects, queries
 from appliance.services.access import Principal
@@ -167,6 +172,37 @@ async def test_a_degraded_preflight_blocks_the_artifact_and_opens_an_incident(
     assert (incident["namespace"], incident["phase"]) == ("shop-api-preflight", "collecting-evidence")
     [collect] = [p for j, _, p in ci.calls if j == "schedule-evidence-collector"]
     assert collect["commit_sha"] == SHA
+
+
+async def test_a_vulnerable_build_is_rejected_undeployed_and_its_incident_gets_the_advisories(
+    appliance: Appliance, ci: RecordingCi
+) -> None:
+    await _setup(appliance, ci, level=1, risk=10)
+    await callbacks.gitlab(appliance.ctx, "Merge Request Hook", _merge_hook())
+    await appliance.dispatcher.tick()
+    art = f"art-shop-api-{SHA[:12]}"
+    finding = ScanFinding(id="CVE-2018-1000656", package="flask", version="0.12", fix_version="0.12.3",
+                          severity="High")  # fmt: skip
+    built = JenkinsCallback(status="success", job="build", artifact_id=art, image="r/shop-api:1",
+                            vulnerabilities=[finding], scan="Trivy: 1 vulnerability")  # fmt: skip
+    await _jenkins(appliance, built, _token(ci, "build"))
+    await appliance.dispatcher.tick()
+    state = await _state(appliance, "artifact", art)
+    assert state["phase"] == "rejected" and state["reason"].startswith("vulnerable dependency: flask 0.12")
+    assert not [j for j, _, _ in ci.calls if j == "deploy-preflight"]
+    incident = await _state(appliance, "incident", f"inc-scan-{art}")
+    assert (incident["classification"], incident["namespace"]) == ("security", "shop-api-preflight")
+    [collect] = [p for j, _, p in ci.calls if j == "schedule-evidence-collector"]
+    assert collect["commit_sha"] == SHA
+    assert json.loads(collect["advisories"]) == [
+        {
+            "id": "CVE-2018-1000656",
+            "package": "flask",
+            "version": "0.12",
+            "fixed": "0.12.3",
+            "severity": "High",
+        }
+    ]
 
 
 async def test_a_failed_build_callback_rejects_without_retrying(

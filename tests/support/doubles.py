@@ -49,4 +49,17 @@ class RecordingCi:
         return JobRun(job=job, key=key, queue_url=f"/queue/item/{len(self.runs)}/")
 
 
-__all__ = ["CountingIds", "FakeClock", "PermanentError", "RecordingCi", "TransientError"]
+class MemoryObjects:
+    """An object store in memory (the ObjectStore port's read side and `put`, for console tests)."""
+
+    def __init__(self) -> None:
+        self.objects: dict[tuple[str, str], bytes] = {}
+
+    async def put(self, *, bucket: str, key: str, data: bytes, **_: object) -> None:
+        self.objects[(bucket, key)] = data
+
+    async def get(self, *, bucket: str, key: str) -> bytes | None:
+        return self.objects.get((bucket, key))
+
+
+__all__ = ["CountingIds", "FakeClock", "MemoryObjects", "PermanentError", "RecordingCi", "TransientError"]

@@ -75,6 +75,13 @@ INCIDENT = Alphabet(
             autonomy=3,
             last_good={"artifact_id": "art-0", "image": "reg/api:0", "commit_sha": "abc1234"},
         ),
+        ev(
+            "alert_fired",
+            fingerprint="scan:art-1",
+            labels={"app": "api", "env": "preflight", "class": "security"},
+            commit_sha="abc1234",
+            advisories=[{"id": "CVE-1", "package": "flask", "version": "0.12", "fixed": "0.12.3"}],
+        ),
     ),
     by_systems=(
         ev("alert_fired", fingerprint="fp-1", labels={"app": "api"}),
@@ -186,6 +193,20 @@ ARTIFACT = Alphabet(
     ),
     by_systems=(
         ev("built", app="api", commit_sha="abc1234", image="registry/shop/api:abc1234", project="shop"),
+        ev(
+            "built",
+            image="registry/shop/api:abc1234",
+            vulnerabilities=[
+                {
+                    "id": "CVE-1",
+                    "package": "flask",
+                    "version": "0.12",
+                    "fix_version": "0.12.3",
+                    "severity": "High",
+                }
+            ],
+            scan="Trivy: 1 vulnerability",
+        ),
         ev("linked", changeset_id="cs-2"),
         ev("build_requested", app="api", commit_sha="abc1234", project="shop"),
         ev("release", changeset_id="cs-1"),

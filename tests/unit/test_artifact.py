@@ -234,3 +234,65 @@ def test_an_artifact_of_a_merge_request_head_is_verified_but_never_promoted() ->
     landed = decide(verified.state, ev("build_requested", app="api", commit_sha="abc1234", project="shop"))
     assert landed.state.stage == "" and ("cs-1", "verification_passed") in _sends(landed)
     assert decide(landed.state, OWNER).state.phase == "promoting"  # a fast-forward merge: the same commit
+
+
+FLASK = {"id": "CVE-2018-1000656", "package": "flask", "version": "0.12", "fix_version": "0.12.3",
+         "severity": "High"}  # fmt: skip
+VULNERABLE = ev(
+    "built", image="registry/shop/api:abc1234", digest="sha256:00ff", vulnerabilities=[FLASK],
+    scan="Trivy: 1 vulnerability, 1 fixable High/Critical: flask 0.12 (CVE-2018-1000656, High)",
+)  # fmt: skip
+
+
+def test_a_scan_with_a_fixable_high_finding_rejects_the_artifact_and_opens_a_security_incident() -> None:
+    rejected = decide(decide(None, REQUESTED).state, VULNERABLE)
+    state = rejected.state
+    assert (state.phase, state.incident_id) == ("rejected", "inc-scan-art-1")
+    assert state.reason == "vulnerable dependency: flask 0.12 (CVE-2018-1000656, High)"
+    assert state.steps[-1].step == "scan" and state.steps[-1].outcome == "failed"
+    assert CancelTimer(name="step") in rejected.effects
+    sends = _sends(rejected)
+    assert not [k for k in sends if k[0].startswith("lane-")]  # never deployed to preflight
+    alert = sends[("inc-scan-art-1", "alert_fired")].data
+    assert alert["fingerprint"] == "scan:art-1" and alert["commit_sha"] == "abc1234"
+    assert alert["labels"]["class"] == "security" and alert["labels"]["env"] == "preflight"
+    assert alert["advisories"] == [
+        {
+            "id": "CVE-2018-1000656",
+            "package": "flask",
+            "version": "0.12",
+            "fixed": "0.12.3",
+            "severity": "High",
+        }
+    ]
+    assert "fixed in 0.12.3" in alert["annotations"]["summary"]
+    assert sends[("cs-1", "verification_failed")].data["reason"] == state.reason
+    assert decide(state, VULNERABLE).state == state  # final: a repeat changes nothing
+
+
+@pytest.mark.parametrize(
+    "findings",
+    [
+        [],
+        [{**FLASK, "severity": "Medium"}],  # not severe enough to block
+        [{**FLASK, "fix_version": ""}],  # no fix to move to yet
+    ],
+)
+def test_a_clean_scan_or_findings_that_do_not_block_go_on_to_preflight(
+    findings: list[dict[str, str]],
+) -> None:
+    event = ev("built", image="registry/shop/api:abc1234", digest="sha256:00ff", vulnerabilities=findings,
+               scan="Trivy: clean")  # fmt: skip
+    built = decide(decide(None, REQUESTED).state, event)
+    assert (built.state.phase, built.state.incident_id) == ("not-promotable", None)
+    assert ("lane-shop-api", "enqueue") in _sends(built)
+    assert not [k for k in _sends(built) if k[0].startswith("inc-")]
+    assert [s.message for s in built.state.steps if s.step == "scan"] == ["Trivy: clean"]
+    without_scan = decide(decide(None, REQUESTED).state, BUILT_BY_CI)  # a CI that asks for no scan
+    assert without_scan.state.phase == "not-promotable"
+    assert not [s for s in without_scan.state.steps if s.step == "scan"]
+
+
+def test_malformed_vulnerabilities_are_invalid() -> None:
+    with pytest.raises(InvalidEvent, match="scan findings"):
+        decide(decide(None, REQUESTED).state, ev("built", image="i", vulnerabilities=[{"id": "x"}]))

@@ -287,7 +287,9 @@ def test_an_incident_fix_is_preflighted_before_its_merge_and_only_then_approved(
         early.state, ev("verification_passed", report_id="rep-h", app="checkout", stage="merge-request")
     )
     assert passed.state.head_report == "rep-h" and passed.state.phase == "open"  # level 1: a person approves
-    assert passed.state.waiting_for.startswith("an approval by a person: autonomy level 1 does not auto-merge")
+    assert passed.state.waiting_for.startswith(
+        "an approval by a person: autonomy level 1 does not auto-merge"
+    )
     assert decide(passed.state, ev("approved", by="olga", role="owner")).state.phase == "approved"
 
 
@@ -345,3 +347,11 @@ def test_the_autopilots_merge_is_run_again_when_it_times_out_or_fails_then_left_
     assert "waits for a person to merge it" in given_up.state.steps[-1].message
     merged = decide(given_up.state, ev("merged", by="olga"))
     assert merged.state.phase == "merged"
+
+
+def test_a_merge_whose_artifact_is_rejected_before_preflight_fails_the_change_set() -> None:
+    merged = run(FEATURE, OPENED, ev("approved", by="rui", role="reviewer"), ev("merged", by="olga"))
+    assert merged.phase == "merged"
+    scanned = decide(merged, ev("verification_failed", report_id="none",
+                                reason="vulnerable dependency: flask 0.12 (CVE-2018-1000656, High)"))  # fmt: skip
+    assert scanned.state.phase == "failed" and "vulnerable dependency: flask 0.12" in scanned.state.reason

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +230,23 @@ def test_a_pin_named_by_an_advisory_is_bumped_to_the_fixed_version() -> None:
     assert "flask 2.0.1 -> 2.2.5 (CVE-2023-30861)" in found.summary
     from_evidence = Evidence(signals={"advisories": [{"name": "flask", "fixed": "2.0.1"}]})
     assert diagnose(from_evidence, SOURCE) is None  # already at the fixed version
+
+
+def test_advisories_in_the_evidence_come_before_what_the_namespace_shows() -> None:
+    """A scan's incident: the namespace runs another release (here one that crash-loops), the advisories
+    are why the incident opened."""
+    crash = {"logs/shop-api-1/api.previous.log": traceback("KeyError", "'SHOP_DB_URL'", 3)}
+    scan = {
+        "id": "CVE-2023-30861",
+        "package": "flask",
+        "version": "2.0.1",
+        "fixed": "2.2.5",
+        "severity": "High",
+    }
+    found = diagnose(Evidence(signals={**CRASH, "advisories": [scan]}, logs=crash), SOURCE)
+    assert found is not None and found.rule == "vulnerable-dependency" and found.slug == "bump-flask"
+    advised_in_source = {**SOURCE, ".pathops/advisories.json": f"[{json.dumps(scan)}]"}
+    assert diagnose(Evidence(signals=CRASH, logs=crash), advised_in_source).rule == "missing-env"  # type: ignore[union-attr]
 
 
 def test_nothing_recognisable_is_no_diagnosis() -> None:

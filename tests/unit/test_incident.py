@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+
+import pytest
 
 from appliance.contracts.entities import IncidentClass
 from appliance.contracts.workflow import CancelTimer, Effect, Event, Notify, Send, StartTimer, TriggerJob
 from appliance.logic import incident
 from appliance.logic.incident import IncidentState
-from appliance.logic.machine import Decision
+from appliance.logic.machine import Decision, InvalidEvent
 from tests.unit.alphabets import NOW, ev
 
 FIRING = ev(
@@ -269,3 +272,45 @@ def test_a_failed_rollback_is_recorded_and_not_retried() -> None:
     )
     assert failed.state.rollback == "failed" and failed.state.phase == "collecting-evidence"
     assert failed.state.steps[-1].message == "rollback failed: merge conflict" and not jobs(failed.effects)
+
+
+ADVISORY = {
+    "id": "CVE-2018-1000656",
+    "package": "flask",
+    "version": "0.12",
+    "fixed": "0.12.3",
+    "severity": "High",
+}
+SCANNED = ev(
+    "alert_fired",
+    fingerprint="scan:art-shop-api-abc",
+    labels={"app": "shop-api", "env": "preflight", "class": "security", "alertname": "VulnerableDependency"},
+    annotations={"summary": "the image scan found flask 0.12"},
+    project="shop",
+    commit_sha="abc1234",
+    advisories=[ADVISORY],
+)
+
+
+def test_a_scan_incident_passes_its_advisories_to_the_evidence_and_keeps_the_scanned_commit() -> None:
+    opened = decide(None, SCANNED)
+    assert opened.state.classification == IncidentClass.SECURITY
+    assert opened.state.namespace == "shop-api-preflight" and opened.state.source_sha == "abc1234"
+    [collect] = jobs(opened.effects)
+    assert collect.job == "schedule-evidence-collector" and collect.params["commit_sha"] == "abc1234"
+    assert json.loads(collect.params["advisories"]) == [ADVISORY]
+    # the namespace runs an older release: its commit is not the one to fix
+    diagnosing = decide(opened.state, ev("evidence_ready", snapshot_id="snap-1", commit_sha="0123abc"))
+    assert diagnosing.state.source_sha == "abc1234"
+    [fix] = jobs(diagnosing.effects)
+    assert fix.params["commit_sha"] == "abc1234" and "advisories" not in fix.params
+    plain = decide(
+        decide(None, FIRING).state, ev("evidence_ready", snapshot_id="snap-1", commit_sha="0123abc")
+    )
+    assert plain.state.source_sha == "0123abc"  # any other incident: the evidence names the commit
+    assert "advisories" not in jobs(decide(None, FIRING).effects)[0].params
+
+
+def test_malformed_advisories_are_invalid() -> None:
+    with pytest.raises(InvalidEvent, match="advisories"):
+        decide(None, ev("alert_fired", fingerprint="fp", labels={"app": "a"}, advisories=[{"id": "x"}]))

@@ -2,8 +2,8 @@
 
 Repository names are encoded twice in paths (`team/api` -> `team%252Fapi`), as Harbor asks.
 Lists are read page by page (`page`, `page_size`). A scan is asked for with `POST .../scan`
-(202); its report is read from `.../additions/vulnerabilities` once the artifact's scan overview
-says `Success`.
+(202; 412 PRECONDITION when the project has no scanner: `scan` returns False); its report is read
+from `.../additions/vulnerabilities` once the artifact's scan overview says `Success`.
 
 Failures become port errors in one place, `_raise_for`, with Harbor's own error code and message
 from its `{"errors": [{"code": ..., "message": ...}]}` bodies:
@@ -226,15 +226,25 @@ class HarborRegistry:
 
     # -- scans
 
-    async def scan(self, *, project: str, repository: str, reference: str) -> None:
+    async def scan(self, *, project: str, repository: str, reference: str) -> bool:
         what = f"scan {project}/{repository}:{reference}"
-        await self._request(
+        response = await self._request(
             "POST",
             f"{_artifact_path(project, repository, reference)}/scan",
             what,
+            allow=(412,),
             json={"scan_type": "vulnerability"},
         )
+        if response.status_code == 412:  # PRECONDITION: no scanner registered (or it is disabled)
+            try:
+                body = msgspec.json.decode(response.content, type=_Errors)
+                message = body.errors[0].message if body.errors else body.message
+            except msgspec.DecodeError:
+                message = ""
+            log.info("no scan of %s/%s:%s: %s", project, repository, reference, message or "no scanner")
+            return False
         log.info("asked for a scan of %s/%s:%s", project, repository, reference)
+        return True
 
     async def vulnerabilities(
         self, *, project: str, repository: str, reference: str

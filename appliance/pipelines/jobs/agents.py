@@ -3,14 +3,17 @@
 The agent's callback token is stored in object storage, not in git (`Run.keep_callback_token`);
 the Job names it in `CALLBACK_TOKEN_KEY`. `build-fix-agent` first builds the Fix Agent image: the
 app's source at the failing commit in `/src`, run as `python -m appliance.agents fix`.
+`schedule-evidence-collector` passes a security incident's `advisories` (JSON) on as `ADVISORIES`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from appliance.adapters.oci import build_layer, push_image
+from appliance.logic import vulnerabilities
 from appliance.pipelines import manifests
 from appliance.pipelines.config import ConfigError
 from appliance.pipelines.context import (
@@ -60,6 +63,8 @@ async def schedule_evidence_collector(run: Run) -> None:
     variables |= {"TIME_WINDOW": run.input.get("time_window", "900")}
     if run.input.get("commit_sha"):
         variables["COMMIT_SHA"] = run.input.get("commit_sha")
+    if run.input.get("advisories"):
+        variables["ADVISORIES"] = _advisories(run.input.get("advisories"))
     name = manifests.dns_name(f"evidence-{incident}")
     manifest = manifests.agent_job(
         name=name, namespace=agents_ns, app=app, agent="evidence", image=run.config.agents.image,
@@ -68,6 +73,15 @@ async def schedule_evidence_collector(run: Run) -> None:
     )  # fmt: skip
     repo = run.clone(gitops_repo(project, app))
     _commit_job(run, repo, f"agents/{name}.yaml", manifest, f"Evidence Collector for incident {incident}")
+
+
+def _advisories(raw: str) -> str:
+    """The `advisories` parameter (a security incident's, JSON), checked and made compact."""
+    try:
+        found = vulnerabilities.advisories(json.loads(raw))
+    except ValueError as exc:
+        raise ConfigError(f"parameter advisories: {exc}") from None
+    return json.dumps(vulnerabilities.as_json(found), separators=(",", ":"))
 
 
 async def build_fix_agent(run: Run) -> None:

@@ -5,6 +5,8 @@
   (a failing test fails the build); the source under `/app` as one layer; Cmd and WorkingDir from
   `deploy/image.yaml` ({cmd, workdir}) or `["python", "/app/app.py"]` in `/app`; pushed as
   `<registry>/<project>/<app>:<sha12>`. The image depends on the content alone: a rebuild is the same digest.
+  Then Harbor scans it (pipelines/scan.py); the callback carries the findings that block a release
+  (`vulnerabilities`: fixable High/Critical) and the scan's outcome (`scan`).
 - deploy-preflight: the app's `deploy/*.yaml` at `commit_sha` (not `image.yaml`), `${IMAGE}` and
   `${PORT}` filled (port from `preflight/params.yaml`), written to `<app>-gitops/preflight/` and pushed.
 - promote: the same rendering with `production/params.yaml`'s port into `production/`, on branch
@@ -22,6 +24,7 @@ import subprocess
 import sys
 from typing import Any
 
+import msgspec
 import yaml
 
 from appliance.adapters.gitlab import wire
@@ -30,6 +33,7 @@ from appliance.adapters.oci import build_layer, push_image
 from appliance.pipelines import manifests
 from appliance.pipelines.context import Run, app_repo, gitops_repo
 from appliance.pipelines.git import Repo
+from appliance.pipelines.scan import scan_image
 from appliance.ports.errors import PermanentError, TransientError
 
 log = logging.getLogger(__name__)
@@ -92,8 +96,12 @@ async def build(run: Run) -> dict[str, Any]:
     )  # fmt: skip
     image = f"{run.config.registry_host}/{project}/{app}:{tag}"
     log.info("pushed %s (%s)", image, pushed.digest)
+    scanned = await scan_image(
+        run.config.registry, project=project, repository=app, digest=pushed.digest, image=image
+    )
     return {"job": "build", "artifact_id": artifact, "status": "success", "image": image,
-            "digest": pushed.digest, "changeset_id": ""}  # fmt: skip
+            "digest": pushed.digest, "changeset_id": "", "scan": scanned.summary,
+            "vulnerabilities": [msgspec.to_builtins(f) for f in scanned.blocking]}  # fmt: skip
 
 
 # -- gitops
