@@ -18,12 +18,14 @@ from appliance.adapters.embedded.stack import EmbeddedStack
 from appliance.adapters.gitlab.scm import GitLabScm
 from appliance.adapters.jenkins.ci import JenkinsCi
 from appliance.adapters.local import LogNotifier, NoCi, RandomIds, SystemClock
+from appliance.adapters.s3.store import S3ObjectStore
 from appliance.adapters.sqlite.store import SqliteStore
 from appliance.contracts.settings import Settings
 from appliance.logic.machines import MACHINES
 from appliance.ports.ci import Ci
 from appliance.ports.clock import Clock, Ids
 from appliance.ports.notifier import Notifier
+from appliance.ports.objectstore import ObjectStore
 from appliance.services.context import Context, WebhookSecrets
 from appliance.services.crashpoints import Crashpoints
 from appliance.services.dispatcher import Dispatcher
@@ -39,6 +41,7 @@ class Appliance:
     dispatcher: Dispatcher
     store: SqliteStore
     reconciler: Reconciler | None = None
+    objects: ObjectStore | None = None  # evidence, patch and report bundles, when object storage is set
     closers: list[Any] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -76,6 +79,7 @@ async def build(
     notifier: Notifier | None = None,
     clock: Clock | None = None,
     ids: Ids | None = None,
+    objects: ObjectStore | None = None,
 ) -> Appliance:
     """Everything the appliance runs on, for `settings.target`; tests pass doubles for the ports."""
     clock = clock or SystemClock()
@@ -126,11 +130,23 @@ async def build(
     )
     scm = GitLabScm(url=settings.gitlab_url, token=settings.gitlab_token) if settings.gitlab_url else None
     closers += [port.aclose for port in (gitops, scm) if port is not None]
+    if objects is None and settings.s3_url:
+        s3 = S3ObjectStore(
+            url=settings.s3_url, access_key=settings.s3_access_key, secret_key=settings.s3_secret_key
+        )
+        objects = s3
+        closers.append(s3.aclose)
     reconciler = (
         Reconciler(ctx, gitops=gitops, scm=scm, every_s=settings.reconcile_s) if gitops or scm else None
     )
     return Appliance(
-        settings=settings, ctx=ctx, dispatcher=dispatcher, store=store, reconciler=reconciler, closers=closers
+        settings=settings,
+        ctx=ctx,
+        dispatcher=dispatcher,
+        store=store,
+        reconciler=reconciler,
+        objects=objects,
+        closers=closers,
     )
 
 
@@ -191,5 +207,10 @@ async def start_target(settings: Settings, *, with_stack: bool = True) -> Target
         argocd = endpoints.argocd
         settings = msgspec.structs.replace(
             settings, argocd_url=argocd.url, argocd_token=argocd.token("pathops")
+        )
+    if not settings.s3_url:
+        s3 = endpoints.s3
+        settings = msgspec.structs.replace(
+            settings, s3_url=s3.url, s3_access_key=s3.token("pathops"), s3_secret_key=s3.secret("pathops")
         )
     return Target(settings=settings, stack=stack, endpoints=endpoints)

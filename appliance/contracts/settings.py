@@ -21,6 +21,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     gitlab_token: str = ""
     argocd_url: str = ""  # read-only use: application sync and health, when a notification was missed
     argocd_token: str = ""
+    s3_url: str = ""  # object storage (MinIO/S3): evidence bundles, patches and reports the console shows
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
     reconcile_s: float = 10.0  # how often missed webhooks are looked for
     alertmanager_secret: str = ""
     gitlab_secret: str = ""

@@ -1,8 +1,9 @@
 """`pathops`: run the appliance, or ask a running one about its state.
 
-    pathops serve        run the control plane (API, webhooks, durable workers) and, for the
-                         embedded target, the systems it governs (fakes; `--no-stack`: the API alone)
-    pathops demo         the same, with the `shop` project seeded into those systems and an owner token
+    pathops serve        run the control plane (API, webhooks, durable workers, the console at /) and,
+                         for the embedded target, the systems it governs (fakes; `--no-stack`: none)
+    pathops demo         the same, with the `shop` project seeded into those systems and tokens for
+                         users admin (owner), reviewer and viewer
     pathops status       counts of incidents, change sets, artifacts; outbox and timers
     pathops incidents    incidents, newest first
     pathops changesets   change sets, newest first
@@ -159,27 +160,33 @@ async def _serve_target(target: Target, *, demo: bool) -> int:
     import uvicorn
 
     from appliance.bootstrap import build
+    from appliance.contracts.entities import Role
     from appliance.entrypoints.api.app import create_app
     from appliance.services import access, projects
+    from ui import asgi as console
 
     settings = target.settings
     appliance = await build(settings)
     ctx = appliance.ctx
-    token = await access.ensure_owner(ctx, name=settings.owner)
     token_file = settings.data_dir / "owner.token"
-    if token is not None:
-        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(token + "\n")
+    _write_token(token_file, await access.ensure_owner(ctx, name=settings.owner))
     if demo:
+        for role in (Role.REVIEWER, Role.VIEWER):  # so people and browser tests can log in with each role
+            _write_token(
+                settings.data_dir / f"{role}.token", await access.ensure_user(ctx, name=str(role), role=role)
+            )
         seed = resources.files("appliance").joinpath("seed/shop.yaml").read_text()
         await projects.load(ctx, projects.parse_meta(seed, source="seed/shop.yaml"), actor="pathops")
-    app = create_app(appliance)
+    app = console.build(appliance, create_app(appliance))
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, log_level=settings.log_level.lower(), lifespan="on"
     )
     server = uvicorn.Server(config)
+    console.adopt(server)
     print(f"PathOps {'demo ' if demo else ''}at {settings.base_url}  (API docs: {settings.base_url}/schema)")
+    print(f"  console: {settings.base_url}/login  (user {settings.owner}, token in {token_file})")
+    if demo:
+        print(f"  also users reviewer and viewer: {settings.data_dir / 'reviewer.token'}, viewer.token")
     print(f"  owner token: {token_file}  (try: {sys.argv[0]} status --data-dir {settings.data_dir})")
     print(
         f"  Alertmanager webhook: {settings.base_url}/webhooks/alertmanager"
@@ -201,6 +208,15 @@ async def _serve_target(target: Target, *, demo: bool) -> int:
                 print(f"  {report.summary()}", flush=True)
     await serving
     return 0
+
+
+def _write_token(path: Path, token: str | None) -> None:
+    """Keep a freshly issued token next to the state (mode 0600); None: the user existed already."""
+    if token is None:
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
 
 
 def _reader(path: str) -> Any:

@@ -457,7 +457,10 @@ def decide(
     if name == "verification_passed" and s.phase == IN_PREFLIGHT:
         passed = _verification_passed(s, event, now)
         return _release_next(passed.state, now, passed.effects) if len(s.apps) > 1 else passed
-    if name == "verification_failed" and s.phase in (MERGED, IN_PREFLIGHT):  # MERGED: rejected before preflight
+    if name == "verification_failed" and s.phase in (
+        MERGED,
+        IN_PREFLIGHT,
+    ):  # MERGED: rejected before preflight
         (report,) = require(event, "report_id")
         reason = f"verification failed ({report}): {event.data.get('reason', 'no reason given')}"
         return _finish(s, FAILED, now, reason)

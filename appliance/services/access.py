@@ -54,6 +54,13 @@ async def authenticate(ctx: Context, authorization: str | None, *, action: str) 
     return Principal(name=user.name, role=user.role)
 
 
+async def known(ctx: Context, token_digest: str) -> Principal | None:
+    """The user an API token (given by its digest, as a session keeps it) still belongs to, or None."""
+    async with ctx.store.read() as r:
+        user = await r.user_for_token(token_digest)
+    return None if user is None else Principal(name=user.name, role=user.role)
+
+
 async def require_role(ctx: Context, who: Principal, roles: Iterable[Role], *, action: str) -> None:
     allowed = tuple(roles)
     if who.role not in allowed:
@@ -163,11 +170,16 @@ async def issue_token(ctx: Context, who: Principal, *, user: str, label: str) ->
 
 async def ensure_owner(ctx: Context, *, name: str) -> str | None:
     """First start: create owner `name` and return a fresh token for it; None if it already exists."""
+    return await ensure_user(ctx, name=name, role=Role.OWNER)
+
+
+async def ensure_user(ctx: Context, *, name: str, role: Role) -> str | None:
+    """First start: create user `name` with `role` and return a fresh token; None if it exists."""
     async with ctx.store.transaction() as tx:
         if await tx.user(name) is not None:
             return None
         token = "pat-" + ctx.ids.token()
-        await tx.add_user(name=name, role=Role.OWNER, at=ctx.clock.now())
+        await tx.add_user(name=name, role=role, at=ctx.clock.now())
         await tx.add_api_token(token_hash=digest(token), user=name, label="bootstrap", at=ctx.clock.now())
         await tx.add_audit(
             at=ctx.clock.now(),
@@ -176,6 +188,6 @@ async def ensure_owner(ctx: Context, *, name: str) -> str | None:
             object=f"user:{name}",
             outcome="ok",
             links={},
-            detail="first owner",
+            detail="first owner" if role == Role.OWNER else f"demo {role}",
         )
     return token

@@ -51,6 +51,8 @@ class Engine:
         self.start_defaults = dict(start_defaults or {})
         self.crash = crashpoints or Crashpoints()
         self.on_commit = on_commit
+        # zero-arg callables told after each commit (the console's live views); they must not raise
+        self.listeners: list[Callable[[], None]] = []
 
     def machine(self, kind: str) -> Machine[Any]:
         try:
@@ -71,6 +73,8 @@ class Engine:
         """Call after committing a transaction that delivered events: wakes the dispatcher."""
         self.crash.hit("state-committed")
         self.on_commit()
+        for listener in list(self.listeners):
+            listener()
 
     async def deliver(self, tx: Tx, env: Envelope, *, depth: int = 0) -> Applied:
         """Apply one event inside the caller's transaction (raises InvalidEvent to roll it all back)."""

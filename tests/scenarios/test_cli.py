@@ -37,7 +37,7 @@ def test_an_unknown_scenario_or_tag_is_refused_with_what_exists(capsys: pytest.C
 
 def test_a_target_that_is_not_available_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["conformance", "--only", "missing-env", "--target", "stack"]) == 2
-    assert "target 'stack' is not available here" in capsys.readouterr().err
+    assert "target 'stack' is not available yet" in capsys.readouterr().err
 
 
 def test_a_scenario_that_does_not_load_names_file_line_and_field(
