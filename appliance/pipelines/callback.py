@@ -2,12 +2,16 @@
 
 A 5xx or a connection error is retried (3 times, short backoff); 409 means the control plane has
 this report already (a rerun), which counts as delivered. Any other 4xx is a `PermanentError`.
+
+Fault injection (scenarios, the embedded target's Jenkins): `PATHOPS_CALLBACK_FAULT=drop` loses the
+report on its way (nothing is sent; the job still ends as it would), `duplicate` sends it twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 import httpx
@@ -24,6 +28,20 @@ async def post_callback(
     *, url: str, token: str, payload: dict[str, Any], backoff: float = 0.5, timeout: float = 10.0
 ) -> int:
     """Deliver `payload`; the status that settled it (2xx or 409)."""
+    fault = os.environ.get("PATHOPS_CALLBACK_FAULT", "")
+    if fault == "drop":
+        log.warning(
+            "callback %s %s lost on its way (fault injection)", payload.get("job"), payload.get("status")
+        )
+        return 200
+    status = await _deliver(url=url, token=token, payload=payload, backoff=backoff, timeout=timeout)
+    if fault == "duplicate":
+        log.warning("callback %s %s sent twice (fault injection)", payload.get("job"), payload.get("status"))
+        status = await _deliver(url=url, token=token, payload=payload, backoff=backoff, timeout=timeout)
+    return status
+
+
+async def _deliver(*, url: str, token: str, payload: dict[str, Any], backoff: float, timeout: float) -> int:
     target = f"{url.rstrip('/')}{PATH}"
     what = f"callback {payload.get('job', '')} {payload.get('status', '')} to {target}"
     headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -37,6 +37,10 @@ FAULTS = {  # scenario fault -> the fakes' fault (fakes/common/faults.py)
     "error": {"kind": "error", "status": 500},
     "slow": {"kind": "latency", "delay_s": 3.0},
 }
+CALLBACK = {  # scenario fault -> the Jenkins fake's fault on a job's next build, and how to say it
+    "lose-callback": ("drop", "is lost on its way"),
+    "duplicate-callback": ("duplicate", "is sent twice"),
+}
 POLL_S = 0.5
 
 
@@ -196,6 +200,11 @@ class Play:
         return f"alert {labels.get('alertname', '')} posted {alert.repeat} time(s)", {}
 
     def fault(self, fault: Fault) -> tuple[str, dict[str, str]]:
+        if fault.fault in CALLBACK and fault.job:  # the network between CI and PathOps
+            kind, said = CALLBACK[fault.fault]
+            self.target.add_fault("jenkins", {"kind": kind, "path": f"job/{fault.job}", "count": 1,
+                                              "for_s": fault.for_})  # fmt: skip
+            return f"the next callback of CI job {fault.job} {said}", {}
         if fault.system == "pathops" or fault.fault not in FAULTS:
             raise StepFailed(
                 f"fault {fault.fault} of {fault.system} is not supported on the {self.target.name} target"

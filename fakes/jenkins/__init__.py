@@ -38,7 +38,9 @@ def build(config: FakeConfig) -> FakeApp:
     options = config.options
     executors = int(options.get("executors", "2"))
     timeout = float(options.get("build_timeout", "600"))
+    faults = Faults()
     engine = Engine(
+        faults=faults,
         data_dir=config.data_dir,
         executors=executors,
         quiet_period=float(options.get("quiet_period", "0")),
@@ -60,4 +62,4 @@ def build(config: FakeConfig) -> FakeApp:
         crumb_for_tokens=options.get("crumb_for_api_tokens", "true").lower() != "false",
     )
     http.routes = Routes(engine, crumb=http.crumb, executors=executors, secured=http.secured).table()
-    return FakeApp("jenkins", http, faults=Faults(), log=log)
+    return FakeApp("jenkins", http, faults=faults, log=log)

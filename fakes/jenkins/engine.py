@@ -7,6 +7,8 @@ JENKINS_URL, NODE_NAME and WORKSPACE (a fresh directory per build). stdout and s
 the console while the build runs; exit 0 of every step is SUCCESS, any other FAILURE; a build that
 outlives its job's timeout is killed and ABORTED, as the build-timeout plugin does by default.
 State survives restarts when a data directory is given (JENKINS_HOME-like: jobs/<name>/...).
+A `drop` or `duplicate` fault (fakes/common/faults.py) on path `job/<name>` sets PATHOPS_CALLBACK_FAULT
+in the environment of that job's next build(s): the build's callback is lost or sent twice.
 """
 
 from __future__ import annotations
@@ -24,15 +26,18 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import IO, Any
 
+from fakes.common.faults import Faults
 from fakes.jenkins.model import FREESTYLE, Build, Job, JobError, QueueItem, job_from_xml, now_ms
 
 log = logging.getLogger(__name__)
+CALLBACK_FAULT = "PATHOPS_CALLBACK_FAULT"
 
 
 class Engine:
     def __init__(
         self,
         *,
+        faults: Faults | None = None,
         data_dir: Path | None = None,
         executors: int = 2,
         quiet_period: float = 0.0,
@@ -40,6 +45,7 @@ class Engine:
         default_timeout: float = 600.0,
     ) -> None:
         self.jobs: dict[str, Job] = {}
+        self.faults = faults or Faults()
         self.queue: dict[int, QueueItem] = {}
         self.data_dir = data_dir
         self.quiet_period = quiet_period
@@ -161,6 +167,11 @@ class Engine:
             JOB_NAME=job.name, JOB_BASE_NAME=job.name, JOB_URL=job_url, JENKINS_URL=root_url,
             NODE_NAME="built-in", EXECUTOR_NUMBER="0", WORKSPACE=build.workspace,
         )  # fmt: skip
+        # a `drop` or `duplicate` fault on `job/<name>` is the network losing or repeating this build's
+        # callback to the control plane: the build is told so, and its callback step acts it out
+        fault = self.faults.take("POST", f"job/{job.name}", ("drop", "duplicate"))
+        if fault is not None:
+            env[CALLBACK_FAULT] = fault.kind
         return env
 
     async def _execute(self, job: Job, build: Build, root_url: str) -> None:

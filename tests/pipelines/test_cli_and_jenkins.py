@@ -87,6 +87,18 @@ async def test_callbacks_retry_a_5xx_and_take_409_as_delivered(stack: Stack) -> 
         await post_callback(url=stack.gitlab_url + "/nowhere", token="t-45", payload=payload, backoff=0.01)
 
 
+async def test_a_callback_fault_loses_the_report_or_sends_it_twice(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payload = {"job": "promote", "artifact_id": "art-46", "status": "success", "mr_url": "", "revision": "r"}
+    monkeypatch.setenv("PATHOPS_CALLBACK_FAULT", "drop")
+    assert await post_callback(url=stack.receiver.url, token="t-46", payload=payload, backoff=0.01) == 200
+    assert stack.receiver.bodies("promote", artifact_id="art-46") == []  # lost on its way
+    monkeypatch.setenv("PATHOPS_CALLBACK_FAULT", "duplicate")
+    assert await post_callback(url=stack.receiver.url, token="t-47", payload=payload, backoff=0.01) == 409
+    assert len(stack.receiver.bodies("promote", artifact_id="art-46")) == 2  # the second one is a repeat
+
+
 def test_the_jenkinsfiles_declare_the_contract_parameters_and_one_step() -> None:
     for job in JOBS:
         text = stored_jenkinsfile(job)

@@ -21,7 +21,7 @@ build-fix-agent:
     - {name: snapshot_id, default: none}
     - {name: dry_run, type: boolean, default: false}
     - PATHOPS_IDEMPOTENCY_KEY
-  command: [sh, -c, 'echo "app=$app snapshot=$snapshot_id dry=$DRY_RUN build=$BUILD_NUMBER job=$JOB_NAME"; echo "url=$BUILD_URL"; pwd']
+  command: [sh, -c, 'echo "app=$app snapshot=$snapshot_id dry=$DRY_RUN build=$BUILD_NUMBER job=$JOB_NAME"; echo "url=$BUILD_URL"; echo "fault=$PATHOPS_CALLBACK_FAULT"; pwd']
 failing:
   parameters: [PATHOPS_IDEMPOTENCY_KEY]
   command: [sh, -c, 'echo about to fail; echo "no such image" >&2; exit 3']

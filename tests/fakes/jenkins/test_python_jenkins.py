@@ -189,3 +189,16 @@ def test_api_token_posts_may_skip_the_crumb_like_jenkins_2_96(jobs_file: Path) -
         ok = httpx.post(f"{url}/job/slow/build", auth=("ci", "ci-token"))
         assert ok.status_code == 201
         assert httpx.post(f"{url}/job/slow/build").status_code == 403  # anonymous still needs one
+
+
+def test_a_drop_fault_on_a_job_tells_its_next_build_that_its_callback_is_lost(
+    server: jenkins.Jenkins, url: str
+) -> None:
+    added = httpx.post(
+        f"{url}/_fake/faults", json={"kind": "drop", "path": "job/build-fix-agent", "count": 1}
+    )
+    assert added.status_code < 300, added.text
+    first = run_to_end(server, "build-fix-agent", {"app": "a", "PATHOPS_IDEMPOTENCY_KEY": "k1"})
+    second = run_to_end(server, "build-fix-agent", {"app": "a", "PATHOPS_IDEMPOTENCY_KEY": "k2"})
+    assert "fault=drop" in server.get_build_console_output("build-fix-agent", first["number"])
+    assert "fault=\n" in server.get_build_console_output("build-fix-agent", second["number"])  # once only
