@@ -10,7 +10,7 @@ from nicegui import ui
 from appliance.contracts.api import InstanceRead
 from appliance.services import queries
 from ui.session import Console
-from ui.views.common import LiveSection, action_button, tag, when
+from ui.views.common import LiveSection, action_button, facts_line, tag
 
 LIFECYCLE = {"building": "built", "promoting": "verified, promoting"}
 
@@ -44,10 +44,7 @@ def draw(console: Console, rows: list[InstanceRead], section: LiveSection[Any]) 
                 facts.append(f"approved by {s['approved_by']}")
             if s.get("changeset_id"):
                 facts.append(f"change set {s['changeset_id']}")
-            facts.append(f"updated {when(row.updated_at)}")
-            ui.label("; ".join(facts)).classes("text-caption")
-            if s.get("reason"):
-                ui.label(str(s["reason"])).classes("text-negative text-caption")
+            facts_line(facts, row)
 
 
 def view(console: Console) -> LiveSection[list[InstanceRead]]:

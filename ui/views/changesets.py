@@ -10,7 +10,7 @@ from nicegui import ui
 from appliance.contracts.api import InstanceRead
 from appliance.services import queries
 from ui.session import Console
-from ui.views.common import LiveSection, action_button, link, tag, when
+from ui.views.common import LiveSection, action_button, facts_line, link, tag
 
 APPROVABLE = ("open",)
 REJECTABLE = ("open", "approved")
@@ -62,12 +62,11 @@ def draw(console: Console, rows: list[InstanceRead], section: LiveSection[Any]) 
                 facts.append(f"risk {s['risk']}")
             if s.get("approved_by"):
                 facts.append(f"approved by {s['approved_by']}")
+            if s.get("waiting_for"):
+                facts.append(f"waits for {s['waiting_for']}")
             if s.get("reports"):
                 facts.append("reports " + ", ".join(f"{a}: {r}" for a, r in s["reports"].items()))
-            facts.append(f"updated {when(row.updated_at)}")
-            ui.label("; ".join(facts)).classes("text-caption")
-            if s.get("reason"):
-                ui.label(str(s["reason"])).classes("text-negative text-caption")
+            facts_line(facts, row)
 
 
 def view(console: Console) -> LiveSection[list[InstanceRead]]:

@@ -50,6 +50,13 @@ def link(text: str, url: str) -> None:
         ui.label(text)
 
 
+def facts_line(facts: list[str], row: Any) -> None:
+    """A row's facts, when it changed last, and in red the reason it stopped or failed."""
+    ui.label("; ".join([*facts, f"updated {when(row.updated_at)}"])).classes("text-caption")
+    if row.state.get("reason"):
+        ui.label(str(row.state["reason"])).classes("text-negative text-caption")
+
+
 class LiveSection(Generic[T]):
     """A section that loads its data through services and draws it; reloaded after every commit
     (`live.changed`) and, with `every`, on a timer for what changes outside the engine. Redraws
