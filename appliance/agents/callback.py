@@ -76,8 +76,8 @@ async def post_callback(
                 await asyncio.sleep(backoff_s * 2 ** (attempt - 1))
             try:
                 response = await client.post(url, content=body, headers=headers)
-            except httpx.TransportError as exc:
-                problem = f"callback {path} unreachable: {type(exc).__name__}"
+            except (httpx.TransportError, AttributeError) as exc:  # AttributeError: httpcore, when
+                problem = f"callback {path} unreachable: {type(exc).__name__}"  # PathOps dies mid-request
                 log.warning("%s (attempt %d)", problem, attempt + 1)
                 continue
             if response.status_code < 300:

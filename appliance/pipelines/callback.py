@@ -52,8 +52,10 @@ async def _deliver(*, url: str, token: str, payload: dict[str, Any], backoff: fl
                 await asyncio.sleep(backoff * 2 ** (attempt - 1))
             try:
                 response = await client.post(target, json=payload, headers=headers)
-            except httpx.TransportError as exc:
-                error = TransientError(f"{what}: {type(exc).__name__}", system=SYSTEM)
+            except (httpx.TransportError, AttributeError) as exc:  # AttributeError: httpcore, when the
+                error = TransientError(
+                    f"{what}: {type(exc).__name__}", system=SYSTEM
+                )  # server dies mid-request
                 continue
             if response.status_code < 300 or response.status_code == 409:
                 log.info("%s: %d", what, response.status_code)

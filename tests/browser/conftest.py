@@ -17,7 +17,7 @@ from appliance.scenarios.embedded import EmbeddedTarget
 from tests.browser.harness import CHROMIUM, FLAGS, VIEWPORT, Demo, commit_to_frontend
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # stopped once the browser tests are done, not at the end of the run
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     target = EmbeddedTarget(tmp_path_factory.mktemp("browser") / "data")
     try:

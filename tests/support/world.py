@@ -161,8 +161,8 @@ class World:
             while time.monotonic() < deadline:
                 try:
                     r = await client.post(url, json=body, headers={"Authorization": f"Bearer {token}"})
-                except httpx.TransportError:
-                    await asyncio.sleep(0.2)
+                except (httpx.TransportError, AttributeError):  # AttributeError: httpcore, when the
+                    await asyncio.sleep(0.2)  # appliance is killed mid-request (its socket is gone)
                     continue
                 self.callbacks[f"{r.status_code}"] += 1
                 if r.status_code < 500:
