@@ -147,6 +147,9 @@ async def _run_server(settings: Settings, *, demo: bool, stack: bool) -> int:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("httpx").setLevel(
+        max(logging.WARNING, logging.getLogger().level)
+    )  # not a line per request
     if stack and settings.target == "embedded":
         print(f"starting the embedded systems (fakes) in {settings.data_dir / 'embedded'} ...", flush=True)
     target = await start_target(settings, with_stack=stack)

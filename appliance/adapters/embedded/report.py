@@ -30,16 +30,17 @@ class SeedReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Run:
-    """One seed run: `did` records a change, `say` only tells; both reach `progress` and the log."""
+    """One seed run: `did` records a change, `say` only tells; both reach `progress`, or else the log."""
 
     def __init__(self, progress: Progress | None = None) -> None:
         self._progress = progress
         self.changes: list[str] = []
 
     def say(self, line: str) -> None:
-        log.info("%s", line)
         if self._progress is not None:
             self._progress(line)
+        else:
+            log.info("%s", line)
 
     def did(self, line: str) -> None:
         self.changes.append(line)

@@ -56,6 +56,7 @@ def create_app(appliance: Appliance, *, run_workers: bool = True) -> Litestar:
             security=[{"bearer": []}],
         ),
         cors_config=CORSConfig(allow_origins=[]),
+        logging_config=None,  # the entrypoint configures logging once (Litestar's own would print every line twice)
         debug=False,
     )
     app.state.ctx = appliance.ctx
