@@ -6,6 +6,9 @@ import enum
 
 import msgspec
 
+ID_PREFIXES = {"inc-": "incident", "cs-": "changeset", "art-": "artifact", "pf-": "preflight"}
+"""The kind of an instance, by the prefix of its id."""
+
 
 class Role(enum.StrEnum):
     OWNER = "owner"

@@ -20,6 +20,7 @@ import httpx
 import msgspec
 import yaml
 
+from appliance.contracts.entities import ID_PREFIXES
 from appliance.scenarios import checks
 from appliance.scenarios.embedded import EmbeddedTarget, TargetError
 from appliance.scenarios.model import Act, Alert, Commit, Expect, Fault, Kill, Scenario, Step, render
@@ -31,7 +32,7 @@ PLURAL = {
     "artifact": "artifacts",
     "preflight": "preflights",
 }
-BY_PREFIX = {"inc-": "incidents", "cs-": "changesets", "art-": "artifacts", "pf-": "preflights"}
+BY_PREFIX = {prefix: PLURAL[kind] for prefix, kind in ID_PREFIXES.items()}
 FAULTS = {  # scenario fault -> the fakes' fault (fakes/common/faults.py)
     "unavailable": {"kind": "error", "status": 503},
     "error": {"kind": "error", "status": 500},

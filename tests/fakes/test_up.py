@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from fakes.alertmanager.real import BINARY
+
 
 def test_all_fakes_come_up_and_answer(tmp_path: Path) -> None:
     out = tmp_path / "fakes.json"
@@ -52,7 +54,7 @@ def test_all_fakes_come_up_and_answer(tmp_path: Path) -> None:
             "s3",
         ]
         assert oct(out.stat().st_mode & 0o777) == "0o600"
-        real = Path("/usr/bin/prometheus-alertmanager").exists()
+        real = BINARY.exists()
         assert fakes["alertmanager"]["kind"] == ("real" if real else "fake")
         for name, entry in fakes.items():
             if entry["kind"] == "real":  # the real Alertmanager: its own readiness and API

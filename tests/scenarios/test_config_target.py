@@ -18,6 +18,7 @@ import yaml
 from appliance.scenarios.configured import ConfigError, ConfigTarget
 from appliance.scenarios.conformance import SelectionError, catalog, run, select
 from appliance.scenarios.embedded import EmbeddedTarget
+from fakes.alertmanager.real import BINARY
 
 
 def _write(path: Path, content: object) -> Path:
@@ -80,5 +81,5 @@ def test_a_scenario_plays_on_a_running_demo_described_by_a_file(tmp_path: Path) 
     assert [s.status for s in scenario.steps] == ["passed"] * len(scenario.steps)
     assert {c.name for c in scenario.checks} >= {"PathOps never wrote to the cluster"}
     assert all(c.status == "passed" for c in scenario.checks), scenario.checks
-    real = Path("/usr/bin/prometheus-alertmanager").exists()
+    real = BINARY.exists()
     assert fakes["alertmanager"]["kind"] == ("real" if real else "fake")

@@ -10,8 +10,10 @@ from nicegui import ui
 from appliance.contracts.api import InstanceRead
 from appliance.services import queries
 from ui.session import Console
-from ui.views.common import LiveSection, action_button, facts_line, tag
+from ui.views.common import LiveSection, action_button, facts, facts_line, tag
 
+FACTS = {"stage": "stage {} (never promoted)", "report_id": "evidence: report {}",
+         "approved_by": "approved by {}", "changeset_id": "change set {}"}  # fmt: skip
 LIFECYCLE = {"building": "built", "promoting": "verified, promoting"}
 
 
@@ -35,16 +37,7 @@ def draw(console: Console, rows: list[InstanceRead], section: LiveSection[Any]) 
             ui.label(f"{s.get('app', '')} {str(s.get('commit_sha', ''))[:12]} {s.get('image', '')}")
             if promotable(row):
                 action_button(console, section, kind="artifact", id=row.id, action="promote", label="promote")
-            facts = []
-            if s.get("stage"):
-                facts.append(f"stage {s['stage']} (never promoted)")
-            if s.get("report_id"):
-                facts.append(f"evidence: report {s['report_id']}")
-            if s.get("approved_by"):
-                facts.append(f"approved by {s['approved_by']}")
-            if s.get("changeset_id"):
-                facts.append(f"change set {s['changeset_id']}")
-            facts_line(facts, row)
+            facts_line(facts(s, FACTS), row)
 
 
 def view(console: Console) -> LiveSection[list[InstanceRead]]:

@@ -10,8 +10,9 @@ from nicegui import ui
 from appliance.contracts.api import InstanceRead
 from appliance.services import queries
 from ui.session import Console
-from ui.views.common import LiveSection, action_button, facts_line, link, tag
+from ui.views.common import LiveSection, action_button, facts, facts_line, link, tag
 
+FACTS = {"approved_by": "approved by {}", "waiting_for": "waits for {}"}
 APPROVABLE = ("open",)
 REJECTABLE = ("open", "approved")
 
@@ -57,16 +58,11 @@ def draw(console: Console, rows: list[InstanceRead], section: LiveSection[Any]) 
             with ui.row().classes("gap-4"):
                 for app, url in merge_requests(s).items():
                     link(f"MR {app}", url)
-            facts = []
-            if s.get("risk") is not None:
-                facts.append(f"risk {s['risk']}")
-            if s.get("approved_by"):
-                facts.append(f"approved by {s['approved_by']}")
-            if s.get("waiting_for"):
-                facts.append(f"waits for {s['waiting_for']}")
+            known = [f"risk {s['risk']}"] if s.get("risk") is not None else []  # a risk of 0 is said too
+            known += facts(s, FACTS)
             if s.get("reports"):
-                facts.append("reports " + ", ".join(f"{a}: {r}" for a, r in s["reports"].items()))
-            facts_line(facts, row)
+                known.append("reports " + ", ".join(f"{a}: {r}" for a, r in s["reports"].items()))
+            facts_line(known, row)
 
 
 def view(console: Console) -> LiveSection[list[InstanceRead]]:

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from nicegui import ui
 
+from appliance.contracts.entities import ID_PREFIXES
 from appliance.services import actions
 from appliance.services.errors import ServiceError
 from ui import live
@@ -31,7 +32,7 @@ def when(at: datetime | str) -> str:
     return text[:19].replace("T", " ")
 
 
-KINDS = {"inc-": "incident", "cs-": "changeset", "art-": "artifact", "pf-": "preflight"}
+KINDS = ID_PREFIXES
 _API_OBJECT = re.compile(r"/api/(?:incidents|changesets|artifacts|preflights)/([^/?#]+)$")
 
 
@@ -48,6 +49,11 @@ def link(text: str, url: str) -> None:
         ui.link(text, url, new_tab=True).classes("text-primary underline")
     else:
         ui.label(text)
+
+
+def facts(state: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    """`label` filled with the value of each key of `state` that is set, in the order of `labels`."""
+    return [label.format(state[key]) for key, label in labels.items() if state.get(key)]
 
 
 def facts_line(facts: list[str], row: Any) -> None:
