@@ -24,6 +24,11 @@ import pytest
 from botocore.config import Config
 
 from appliance.adapters.embedded import ControlPlaneSecrets, EmbeddedStack, Endpoints, SeedReport, seed
+from appliance.adapters.embedded.content import SHOP, ProjectSeed
+from appliance.adapters.embedded.deploy import wait_synced
+from appliance.adapters.embedded.gitlab import GitLab
+from appliance.adapters.embedded.platform import ArgoCd
+from appliance.adapters.embedded.report import Run
 from appliance.contracts.ci import JOBS, parameters
 
 # one stack per module: with `pytest -n ... --dist loadgroup` every test here goes to one worker
@@ -211,6 +216,51 @@ def test_webhooks_reach_the_control_plane_and_a_second_seed_changes_nothing(worl
     assert not again.changed and again.changes == ()
     assert again.ports == world.report.ports
     assert lines[-1] == "shop: already seeded, nothing changed" == again.summary()
+
+
+def test_the_seed_wait_holds_when_ci_commits_to_a_gitops_repo_while_it_waits(world: World) -> None:
+    """A restarted appliance re-seeds while CI still works: the gitops repo moves past the head the
+    wait read first, and Argo CD applies the newer commit. The wait accepts it instead of timing out."""
+    ep = world.endpoints
+    project = ProjectSeed.read(SHOP)
+    gitops = project.gitops_repo("shop-api")
+    moved: list[str] = []
+
+    class CommitAroundFirstRead(GitLab):
+        """CI commits just before and just after the wait first reads the head: Argo CD goes
+        straight to the second commit and never reports the one the wait read."""
+
+        async def head(self, repo: str) -> str | None:
+            if repo != gitops or moved:
+                return await super().head(repo)
+            moved.append(await self.commit(repo, message="CI note\n", files={"NOTES.md": b"one\n"}))
+            head = await super().head(repo)
+            moved.append(
+                await self.commit(
+                    repo, message="CI note\n", files={"NOTES.md": b"two\n"}, existing={"NOTES.md"}
+                )
+            )
+            return head
+
+    async def wait() -> list[str]:
+        lines: list[str] = []
+        reader = CommitAroundFirstRead(ep.gitlab.url, ep.gitlab.token("ci"))
+        argocd = ArgoCd(ep.argocd.url, ep.argocd.token("admin"))
+        try:
+            await wait_synced(Run(lines.append), project, argocd=argocd, reader=reader, timeout_s=20)
+        finally:
+            await reader.aclose()
+            await argocd.aclose()
+        return lines
+
+    lines = asyncio.run(wait())
+    assert len(moved) == 2 and any("shop-api-production Synced/Healthy" in line for line in lines)
+    listed = httpx.get(
+        f"{ep.argocd.url}/api/v1/applications/shop-api-production",
+        headers={"Authorization": f"Bearer {ep.argocd.token('pathops')}"},
+        timeout=10,
+    ).json()
+    assert listed["status"]["sync"]["revision"] in moved
 
 
 def test_a_restarted_appliance_adopts_the_running_stack(world: World) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from appliance.adapters.embedded.content import ENVIRONMENTS, ProjectSeed, image_spec, manifests, render
 from appliance.adapters.embedded.gitlab import GitLab
@@ -79,38 +80,54 @@ async def deploy_first(
     run.did(f"deployed {app} {sha[:12]} to {', '.join(missing)} ({gitops} {revision[:12]})")
 
 
+def app_state(item: dict[str, Any], accepted: set[str]) -> tuple[str, bool]:
+    """What an Argo CD Application reports, and whether it has applied one of the accepted revisions.
+
+    `accepted` holds the gitops repo's `main` when the wait began and every later head seen while
+    waiting: CI keeps committing (a preflight deploy, an agent job), and an application that has
+    moved past the commit the seed waited for has applied it too.
+    """
+    status = item.get("status") or {}
+    sync, health = status.get("sync") or {}, status.get("health") or {}
+    state = f"{sync.get('status', 'Unknown')}/{health.get('status', 'Unknown')}"
+    if state == "Synced/Healthy":
+        revision = str(sync.get("revision") or "")
+        if revision in accepted:
+            return state, True
+        return f"{state} (at {revision[:12] or 'no revision'}, not yet at main)", False
+    message = health.get("message") or next(
+        (c.get("message", "") for c in status.get("conditions") or []), ""
+    )
+    return (f"{state} ({message})" if message else state), False
+
+
 async def wait_synced(
     run: Run, project: ProjectSeed, *, argocd: ArgoCd, reader: GitLab, timeout_s: float, poll_s: float = 0.5
 ) -> None:
-    """Until every Application of the project is Synced and Healthy at its gitops repo's `main`."""
-    wanted: dict[str, str] = {}
-    for app in project.apps:
-        head = await reader.head(project.gitops_repo(app))
-        wanted |= {f"{app}-{env}": head or "" for env in ("agents", *ENVIRONMENTS)}
+    """Until every Application of the project has been Synced and Healthy at its gitops repo's `main`
+    (or a later commit: the repo may move on while the seed waits)."""
+    accepted: dict[str, set[str]] = {app: set() for app in project.apps}
+    names = {f"{app}-{env}": app for app in project.apps for env in ("agents", *ENVIRONMENTS)}
     deadline = time.monotonic() + timeout_s
     seen: dict[str, str] = {}
+    ready: set[str] = set()
     while True:
-        states: dict[str, str] = {name: "Missing" for name in wanted}
-        ready: set[str] = set()
+        for app in project.apps:
+            head = await reader.head(project.gitops_repo(app))
+            accepted[app].add(head or "")
+        states: dict[str, str] = {name: "Missing" for name in names if name not in ready}
         for item in await argocd.apps(f"pathops.dev/project={project.name}"):
             name = item["metadata"]["name"]
-            if name not in wanted:
+            if name not in states:
                 continue
-            status = item.get("status") or {}
-            sync, health = status.get("sync") or {}, status.get("health") or {}
-            states[name] = f"{sync.get('status', 'Unknown')}/{health.get('status', 'Unknown')}"
-            message = health.get("message") or next(
-                (c.get("message", "") for c in status.get("conditions") or []), ""
-            )
-            if states[name] == "Synced/Healthy" and sync.get("revision") == wanted[name]:
+            states[name], done = app_state(item, accepted[names[name]])
+            if done:
                 ready.add(name)
-            elif message:
-                states[name] += f" ({message})"
         for name in sorted(states):
             if seen.get(name) != states[name]:
                 run.say(f"Argo CD: {name} {states[name]}")
         seen = states
-        if ready == set(wanted):
+        if ready == set(names):
             return
         if time.monotonic() > deadline:
             waiting = "; ".join(f"{n} {s}" for n, s in sorted(states.items()) if n not in ready)
