@@ -59,7 +59,7 @@ class Chat:
             with ui.row().classes("w-full items-center no-wrap gap-2"):
                 self.cwd = _marked(ui.label(self.shell.cwd).classes("text-primary"), "cwd")
                 self.prompt = ui.input(placeholder="type a command, or help").classes("grow")
-                _marked(self.prompt, "prompt").props("dense autofocus spellcheck=false")
+                _marked(self.prompt, "prompt").props('dense autofocus spellcheck=false prefix="$"')
             self.completions = _marked(ui.label("").classes("text-grey-7 text-sm"), "completions")
         self._show_cwd()
         self.prompt.on("keydown.enter", self.enter)
@@ -68,8 +68,7 @@ class Chat:
         self.prompt.on("keydown.down.prevent", self.down)
 
     def _show_cwd(self) -> None:
-        self.cwd.set_text(self.shell.cwd)
-        self.prompt.props["prefix"] = f"{self.shell.cwd} $"
+        self.cwd.set_text(self.shell.cwd)  # the prompt's own prefix is only "$": the path is shown once
 
     async def enter(self) -> None:
         line = str(self.prompt.value or "")

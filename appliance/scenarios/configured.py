@@ -34,6 +34,7 @@ class ConfigError(ValueError):
 
 class ConfigTarget(EmbeddedTarget):
     name = "config"
+    outlives = True
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -37,6 +37,7 @@ def _free_port() -> int:
 
 class EmbeddedTarget:
     name = "embedded"
+    outlives = False  # True: the appliance runs on after the scenario, which must undo its setup
 
     def __init__(
         self,

@@ -15,6 +15,7 @@ from appliance.scenarios.model import Scenario
 
 class LiveTarget(EmbeddedTarget):
     name = "live"
+    outlives = True
 
     def __init__(self, url: str, data_dir: Path) -> None:
         super().__init__(data_dir)

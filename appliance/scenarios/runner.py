@@ -126,6 +126,19 @@ class Play:
         if imported.status_code != 201:
             raise StepFailed(f"the project's autonomy was refused: {imported.status_code} {imported.text}")
 
+    def restore(self) -> None:
+        """Put the project back as its meta repo says (undo `setup`): on a target that outlives the
+        scenario, the next scenario and the console must not find the levels this one set."""
+        setup = self.scenario.setup
+        if setup.autonomy is None and not setup.environments:
+            return
+        meta = self.gitlab().projects.get(self.repo("meta")).files.get("project.yaml", ref="main").decode()
+        imported = self.api("POST", "/api/projects/import", content=meta)
+        if imported.status_code != 201:
+            raise StepFailed(
+                f"the project's autonomy was not put back: {imported.status_code} {imported.text}"
+            )
+
     def run(self, step: Step) -> tuple[str, dict[str, str]]:
         """Carry out or wait for one step: (what happened, links)."""
         action = step.action
@@ -404,6 +417,11 @@ def play(
             )
         found = checks.least_privilege(target)
     finally:
+        if target.outlives:
+            try:
+                play_.restore()
+            except (StepFailed, gitlab.exceptions.GitlabError, httpx.HTTPError) as exc:
+                progress(f"[{scenario.name}] {exc}")
         target.down()
     return ScenarioVerdict(name=scenario.name, title=scenario.title, status=scenario_status(verdicts, found),
                            seconds=time.monotonic() - began, steps=tuple(verdicts), checks=tuple(found))  # fmt: skip

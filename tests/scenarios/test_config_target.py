@@ -11,13 +11,18 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import yaml
 
 from appliance.scenarios.configured import ConfigError, ConfigTarget
 from appliance.scenarios.conformance import SelectionError, catalog, run, select
 from appliance.scenarios.embedded import EmbeddedTarget
+from appliance.scenarios.model import Expect, Scenario, Setup, Step
+from appliance.scenarios.runner import play
+from appliance.scenarios.verdict import StepVerdict
 from fakes.alertmanager.real import BINARY
 
 
@@ -74,8 +79,15 @@ def test_a_scenario_plays_on_a_running_demo_described_by_a_file(tmp_path: Path) 
         })  # fmt: skip
         verdict = run(select(catalog(), ["duplicate-alerts"]), target=str(target), parallel=2)
         assert demo.proc is not None and demo.proc.poll() is None  # the run neither stopped nor restarted it
+        levels = _autonomy_is_put_back(demo, ConfigTarget(target))
     finally:
         demo.down()
+    assert levels["before"] == (
+        1,
+        {"agents": 0, "preflight": 1, "production": 0},
+    )  # as the seeded meta repo says
+    assert levels["during"] == (2, {"agents": 0, "preflight": 1, "production": 2})  # as the scenario set it
+    assert levels["after"] == levels["before"] and levels["verdict"] == "passed"
     [scenario] = verdict.scenarios
     assert (verdict.target, verdict.status) == ("target.yaml", "passed"), scenario
     assert [s.status for s in scenario.steps] == ["passed"] * len(scenario.steps)
@@ -83,3 +95,29 @@ def test_a_scenario_plays_on_a_running_demo_described_by_a_file(tmp_path: Path) 
     assert all(c.status == "passed" for c in scenario.checks), scenario.checks
     real = BINARY.exists()
     assert fakes["alertmanager"]["kind"] == ("real" if real else "fake")
+
+
+def _autonomy_is_put_back(demo: EmbeddedTarget, target: ConfigTarget) -> dict[str, Any]:
+    """Play a scenario that sets autonomy levels on a shared target: (before, during, after)."""
+    owner = {"Authorization": f"Bearer {demo.owner_token()}"}
+
+    def levels() -> tuple[int, dict[str, int]]:
+        shop = httpx.get(f"{demo.url}/api/projects/shop", headers=owner, timeout=30).json()
+        return shop["autonomy"], {e["name"]: e["autonomy"] for e in shop["environments"]}
+
+    seen: dict[str, Any] = {"before": levels()}
+
+    class During:
+        def started(self, n: int, step: Step) -> None:
+            seen["during"] = levels()
+
+        def finished(self, n: int, step: Step, verdict: StepVerdict) -> None:
+            seen["verdict"] = verdict.status
+
+    quiet = Step(id="quiet", actor="alertmanager", narration="Nothing fires.",
+                 expect=Expect(kind="incident", id="inc-none", never=True, within=1))  # fmt: skip
+    scenario = Scenario(name="levels", title="Levels", setup=Setup(autonomy=2, environments={"production": 2}),
+                        steps=(quiet,))  # fmt: skip
+    play(scenario, target, observer=During())
+    seen["after"] = levels()
+    return seen
