@@ -40,6 +40,7 @@ from appliance.contracts.workflow import (
 from appliance.logic import rollback, steps, vulnerabilities
 from appliance.logic.classify import classify
 from appliance.logic.machine import Decision, InvalidEvent, Machine, backoff, require
+from appliance.logic.rollback import LastGood
 
 KIND = "incident"
 
@@ -103,6 +104,8 @@ class IncidentState(msgspec.Struct, frozen=True, kw_only=True):
     reason: str = ""
     stalled_in: str | None = None
     rollback: str = rollback.NONE  # what became of a level-3 rollback (rollback.py)
+    rollback_to: LastGood | None = None  # the release it went back to
+    rolled_back_at: datetime | None = None  # when it was done: production has run `rollback_to` since
     advisories: tuple[Advisory, ...] = ()  # what a registry scan found (an incident the scan opened)
     steps: tuple[StepRecord, ...] = ()
 
@@ -254,7 +257,10 @@ def _open(instance: str, event: Event, now: datetime) -> Decision[IncidentState]
     if plan.status != rollback.NONE:
         outcome = "waiting" if plan.status == rollback.REQUESTED else "skipped"
         s = msgspec.structs.replace(
-            s, rollback=plan.status, steps=_record(s, now, "rollback", outcome, plan.reason)
+            s,
+            rollback=plan.status,
+            rollback_to=plan.to,
+            steps=_record(s, now, "rollback", outcome, plan.reason),
         )
     if plan.status == rollback.REQUESTED:
         effects = (TriggerJob(key=f"{s.id}:{rollback.JOB}:1", job=rollback.JOB, params=plan.params),)
@@ -275,7 +281,11 @@ def _rolled_back(s: IncidentState, event: Event, now: datetime) -> Decision[Inci
         status, outcome = rollback.FAILED, "failed"
         message = f"rollback failed: {event.data.get('reason', 'no reason given')}"
     s = msgspec.structs.replace(
-        s, rollback=status, updated_at=now, steps=_record(s, now, "rollback", outcome, message)
+        s,
+        rollback=status,
+        rolled_back_at=now if status == rollback.DONE else None,
+        updated_at=now,
+        steps=_record(s, now, "rollback", outcome, message),
     )
     note = Notify(key=f"{s.id}:notify:rollback", topic="incident", message=f"incident {s.id} {message}")
     return Decision(s, (note,))

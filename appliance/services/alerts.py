@@ -12,9 +12,9 @@ import msgspec
 from appliance.contracts.entities import EnvName
 from appliance.contracts.webhooks import Accepted, AlertmanagerAlert, AlertmanagerWebhook
 from appliance.contracts.workflow import Envelope, Event
-from appliance.logic import artifact, incident
+from appliance.logic import incident
 from appliance.ports.store import Tx
-from appliance.services import releases
+from appliance.services import production, releases
 from appliance.services.context import Context
 from appliance.services.projects import decode_meta
 
@@ -61,7 +61,8 @@ async def receive_alertmanager(
 
 async def _with_remediation(ctx: Context, tx: Tx, event: Event) -> Event:
     """A firing alert in production, with what a level-3 rollback needs to know (rollback.py):
-    production's autonomy level, and the release promoted before the current one (`last_good`)."""
+    production's autonomy level, and the release promoted before the one production runs, a rollback
+    counted (`last_good`, services/production.py)."""
     labels = {str(k): str(v) for k, v in dict(event.data.get("labels") or {}).items()}
     app, env = incident.app_and_env(labels)
     project = str(event.data.get("project") or "")
@@ -72,14 +73,11 @@ async def _with_remediation(ctx: Context, tx: Tx, event: Event) -> Event:
     )
     if raw is None:
         return event
-    rows = await tx.instances(kind=artifact.KIND, project=project, phase=artifact.PROMOTED, limit=200)
-    promoted = [a for a in (ctx.engine.decode(r) for r in rows) if a.app == app and not a.stage]
-    promoted.sort(key=lambda a: a.updated_at, reverse=True)
     data = {**event.data, "autonomy": releases.promotion_autonomy(decode_meta(raw))}
-    if len(promoted) > 1:  # the newest is what runs now
-        last = promoted[1]
-        data["last_good"] = {"artifact_id": last.id, "image": last.image, "commit_sha": last.commit_sha,
-                             "report_id": last.report_id}  # fmt: skip
+    history = (await production.histories(ctx, tx, project)).get((project, app))
+    last = history.last_good if history is not None else None
+    if last is not None:
+        data["last_good"] = msgspec.to_builtins(last)
     return Event(name=event.name, data=data)
 
 

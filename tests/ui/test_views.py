@@ -10,8 +10,11 @@ from nicegui.testing.user import User
 
 from appliance.bootstrap import Appliance
 from appliance.contracts.entities import Role
-from appliance.services import alerts, queries
+from appliance.services import alerts, projects, queries
 from appliance.services.access import Principal
+from tests.support.doubles import RecordingCi
+from tests.support.releases import crash_loop_in_production, promoted, rolled_back
+from tests.support.server import SEED
 from tests.ui.page import texts
 from tests.ui.shop import SECRET_LOOKING, Shop, alert
 from ui.session import Console
@@ -85,6 +88,24 @@ async def test_deploys_show_each_environment_of_an_app(user: User, log_in: LogIn
     assert "shop / shop-api" in row
     assert "preflight: deploying registry.example/shop/shop-api:0123456789ab" in row
     assert "production: nothing promoted yet" in row
+
+
+async def test_deploys_show_what_production_runs_after_a_rollback(
+    user: User, log_in: LogIn, appliance: Appliance, ci: RecordingCi
+) -> None:
+    ctx = appliance.ctx
+    meta = SEED.read_text().replace("{name: production, autonomy: 0}", "{name: production, autonomy: 3}")
+    await projects.load(ctx, projects.parse_meta(meta), actor="test")
+    good = await promoted(appliance, "a" * 40, minutes_ago=60)
+    bad = await promoted(appliance, "b" * 40, minutes_ago=5)
+    await log_in("viewer")
+    await user.should_see(f"production: reg/shop/shop-api:bbbbbbbbbbbb ({bad}, promoted")
+    [incident] = (await alerts.receive_alertmanager(ctx, crash_loop_in_production())).instances
+    await appliance.dispatcher.tick()
+    await rolled_back(appliance, ci, incident)
+    await user.should_see(f"production: reg/shop/shop-api:aaaaaaaaaaaa ({good}, rolled back to by {incident}")
+    [row] = texts(user, "deploy-row")
+    assert f"before: {bad} (promoted)" in row  # the release it was rolled back from
 
 
 async def test_incidents_show_their_phase_and_a_timeline(user: User, log_in: LogIn, shop: Shop) -> None:

@@ -242,6 +242,8 @@ def test_at_level_three_a_production_incident_rolls_back_to_the_last_good_releas
     assert opened.state.steps[-2].step == "rollback" and "autonomy level 3" in opened.state.steps[-2].message
     done = decide(opened.state, ev("rolled_back", revision="g7", mr_url="http://scm/gitops/mr/3"))
     assert done.state.rollback == "done" and done.state.phase == "collecting-evidence"
+    assert opened.state.rolled_back_at is None and done.state.rolled_back_at is not None
+    assert done.state.rollback_to is not None and done.state.rollback_to.artifact_id == "art-checkout-aaa"
     assert done.state.steps[-1].message == "production rolled back: http://scm/gitops/mr/3"
     assert [e for e in done.effects if isinstance(e, Notify)]
     again = decide(done.state, ev("rolled_back", revision="g7"))
@@ -271,6 +273,7 @@ def test_a_failed_rollback_is_recorded_and_not_retried() -> None:
         opened.state, ev("job_failed", job="rollback", reason="merge conflict", key="inc-1:rollback:1")
     )
     assert failed.state.rollback == "failed" and failed.state.phase == "collecting-evidence"
+    assert failed.state.rolled_back_at is None  # production still runs what it ran
     assert failed.state.steps[-1].message == "rollback failed: merge conflict" and not jobs(failed.effects)
 
 

@@ -1,6 +1,7 @@
 """Deploy status per environment: for each app, its newest preflight run (phase, image, Argo CD
-revision and health, verification report) and what runs in production (the newest promoted artifact,
-or one being promoted)."""
+revision and health, verification report) and what runs in production: the newest promotion, or
+the release a level-3 rollback went back to since (appliance/services/production.py); and what is
+being promoted."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from dataclasses import dataclass, field
 from nicegui import ui
 
 from appliance.contracts.api import InstanceRead
-from appliance.services import queries
+from appliance.logic.rollback import Release
+from appliance.services import production, queries
 from ui.session import Console
 from ui.views.common import LiveSection, tag, when
 
@@ -19,7 +21,7 @@ class AppDeploys:
     project: str
     app: str
     preflight: InstanceRead | None = None
-    production: InstanceRead | None = None  # the newest promoted artifact
+    production: Release | None = None  # what production runs
     promoting: InstanceRead | None = None
     history: list[str] = field(default_factory=list)
 
@@ -27,21 +29,23 @@ class AppDeploys:
 async def load(console: Console) -> list[AppDeploys]:
     runs = await queries.instances(console.ctx, "preflight", limit=200)
     artifacts = await queries.instances(console.ctx, "artifact", limit=200)
-    keys = sorted({(r.project, str(r.state.get("app", ""))) for r in [*runs, *artifacts]})
+    running = await production.running(console.ctx)
+    keys = sorted({(r.project, str(r.state.get("app", ""))) for r in [*runs, *artifacts]} | set(running))
     found = []
     for project, app in keys:
         mine = [r for r in runs if (r.project, r.state.get("app")) == (project, app)]
         arts = [a for a in artifacts if (a.project, a.state.get("app")) == (project, app)]
-        promoted = [a for a in arts if a.phase == "promoted"]
+        now = running.get((project, app))
+        promoted = [a for a in arts if a.phase == "promoted" and (now is None or a.id != now.artifact_id)]
         promoting = [a for a in arts if a.phase == "promoting"]
         found.append(
             AppDeploys(
                 project=project,
                 app=app,
                 preflight=_newest(mine),
-                production=_newest(promoted),
+                production=now,
                 promoting=_newest(promoting),
-                history=[f"{a.id} ({a.phase})" for a in sorted(promoted, key=_at, reverse=True)[1:4]],
+                history=[f"{a.id} ({a.phase})" for a in sorted(promoted, key=_at, reverse=True)[:3]],
             )
         )
     return found
@@ -76,9 +80,8 @@ def draw(console: Console, apps: list[AppDeploys]) -> None:
             prod = entry.production
             text = "production: nothing promoted yet"
             if prod is not None:
-                text = (
-                    f"production: {prod.state.get('image', '')} ({prod.id}, promoted {when(prod.updated_at)})"
-                )
+                how = f"rolled back to by {prod.by}" if prod.by else "promoted"
+                text = f"production: {prod.image} ({prod.artifact_id}, {how} {when(prod.at)})"
             tag(ui.label(text), f"deploy-{entry.app}-production")
             if entry.promoting is not None:
                 ui.label(f"being promoted: {entry.promoting.id}").classes("text-caption")
