@@ -111,6 +111,9 @@ class JenkinsCallback(msgspec.Struct, frozen=True, kw_only=True):
     vulnerabilities: Annotated[list[ScanFinding], msgspec.Meta(max_length=500)] = []
     scan: Annotated[str, msgspec.Meta(max_length=2000)] = ""
     detail: Text = ""
+    # a failure a rerun may cure (a system the job needs was unreachable, slow or answered 5xx), as
+    # against one only a person's change can (a failing test, a patch that does not apply)
+    retryable: bool = False
 
 
 class VerificationCallback(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,7 +1,8 @@
 """`pathops-ci <job>`: run one CI job with its parameters from the environment (Jenkins sets them).
 
 Exit 0 on success. On failure: one line on stderr naming the reason, a `/webhooks/jenkins` callback
-with status "failure" and that `detail` (for the jobs that call back), exit 1. Secrets (tokens,
+with status "failure" and that `detail` (for the jobs that call back; `retryable: true` when a system
+was unreachable or slow, so a rerun may succeed), exit 1. Secrets (tokens,
 passwords, the callback token) never reach the output.
 """
 
@@ -23,7 +24,7 @@ from appliance.pipelines.callback import post_callback
 from appliance.pipelines.catalog import CALLBACK_IDS, JOBS
 from appliance.pipelines.config import KEY_PARAM, CiConfig, ConfigError, JobInput, load_config
 from appliance.pipelines.context import open_run
-from appliance.ports.errors import PortError
+from appliance.ports.errors import PortError, TransientError
 
 BACKOFF_ENV = "PATHOPS_CI_CALLBACK_BACKOFF"
 
@@ -59,6 +60,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         config = load_config(env)
         result = asyncio.run(_run(job_input, config, env, backoff))
+    except TransientError as exc:  # a system was unreachable or slow: a rerun may succeed
+        return _fail(job_input, config, str(exc), backoff, retryable=True)
     except PortError as exc:
         return _fail(job_input, config, str(exc), backoff)
     except Exception as exc:  # a bug: shown in full, and still reported so the control plane need not wait
@@ -84,7 +87,9 @@ async def _run(
     return result
 
 
-def _fail(job_input: JobInput, config: CiConfig | None, reason: str, backoff: float) -> int:
+def _fail(
+    job_input: JobInput, config: CiConfig | None, reason: str, backoff: float, *, retryable: bool = False
+) -> int:
     secrets = (*(config.secrets() if config else ()), job_input.callback_token)
     for secret in secrets:
         if secret:
@@ -93,7 +98,9 @@ def _fail(job_input: JobInput, config: CiConfig | None, reason: str, backoff: fl
     print(f"pathops-ci {job_input.job}: {reason}", file=sys.stderr)
     ids = CALLBACK_IDS.get(job_input.job)
     if ids is not None and job_input.callback_url:
-        payload = {"job": job_input.job, "status": "failure", "detail": reason}
+        payload: dict[str, Any] = {"job": job_input.job, "status": "failure", "detail": reason}
+        if retryable:
+            payload["retryable"] = True
         payload |= {name: job_input.get(name) for name in ids}
         try:
             asyncio.run(post_callback(url=job_input.callback_url, token=job_input.callback_token,

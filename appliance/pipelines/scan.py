@@ -7,7 +7,8 @@ when the CI configuration says `registry.scan: false` or gives no registry crede
 Harbor has no scanner for the project (412): the log and the outcome say so.
 
 A scan that does not finish in time is a `TransientError`; one that ends in error a `PermanentError`:
-either fails the build, since an image nobody could scan is not evidence of anything.
+either fails the build, since an image nobody could scan is not evidence of anything. The first is
+reported `retryable`, and PathOps builds again (within the artifact's build attempts).
 """
 
 from __future__ import annotations

@@ -238,9 +238,11 @@ async def jenkins(
             data["autonomy"] = await releases.merge_autonomy(ctx, target)
         event = Event(name=name, data=data)
     else:
-        # a build whose tests fail fails again when re-run: only a person's change can help
+        # a build whose tests fail fails again when re-run: only a person's change can help; one that
+        # could not reach the registry or the scanner (retryable) is built again
         reason = payload.detail or payload.status
-        failed = {"job": payload.job, "reason": reason, "permanent": payload.job == "build"}
+        permanent = payload.job == "build" and not payload.retryable
+        failed = {"job": payload.job, "reason": reason, "permanent": permanent}
         event = Event(name="job_failed", data=failed)
     return await _deliver(
         ctx,

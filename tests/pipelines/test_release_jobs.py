@@ -52,8 +52,23 @@ def test_failing_tests_fail_the_build(stack: Stack) -> None:
     assert done.returncode == 1
     [report] = stack.receiver.bodies("build", artifact_id="art-32")
     assert report["status"] == "failure" and report["detail"].startswith("tests failed: FAILED (failures=1)")
+    assert "retryable" not in report  # a rerun fails the same way
     tags = oci.Registry(stack.harbor_url, *ADMIN).pull_manifest(REPO, commit.id[:12])
     assert tags.status_code == 404
+
+
+def test_a_build_that_cannot_reach_the_registry_reports_a_retryable_failure(stack: Stack) -> None:
+    fault = {"kind": "error", "path": "/v2/*", "status": 503}
+    httpx.post(f"{stack.harbor_url}/_fake/faults", json=fault, timeout=10).raise_for_status()
+    try:
+        done = stack.run("build", "art-34:build:1", token="build-token-34", app=APP, project=PROJECT,
+                         commit_sha=stack.source_sha, artifact_id="art-34")  # fmt: skip
+    finally:
+        httpx.delete(f"{stack.harbor_url}/_fake/faults", timeout=10).raise_for_status()
+    assert done.returncode == 1
+    [report] = stack.receiver.bodies("build", artifact_id="art-34")
+    assert report["status"] == "failure" and report["retryable"] is True
+    assert "503" in report["detail"], report["detail"]
 
 
 def test_deploy_preflight_renders_the_app_manifests(stack: Stack) -> None:

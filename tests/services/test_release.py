@@ -223,6 +223,24 @@ async def test_a_failed_build_callback_rejects_without_retrying(
     assert json.dumps(state).count("CALLBACK_TOKEN") == 0
 
 
+async def test_a_build_that_could_not_reach_a_system_is_built_again(
+    appliance: Appliance, ci: RecordingCi, clock: FakeClock
+) -> None:
+    await _setup(appliance, ci, level=1, risk=10)
+    await callbacks.gitlab(appliance.ctx, "Merge Request Hook", _merge_hook())
+    await appliance.dispatcher.tick()
+    art = f"art-shop-api-{SHA[:12]}"
+    failed = JenkinsCallback(status="failure", job="build", artifact_id=art, retryable=True,
+                             detail="the scan of r/shop-api:1 did not finish in 300s")  # fmt: skip
+    await _jenkins(appliance, failed, _token(ci, "build"))
+    await appliance.dispatcher.tick()
+    state = await _state(appliance, "artifact", art)
+    assert state["phase"] == "building" and state["build_attempt"] == 2
+    clock.advance(seconds=120)  # past the back-off
+    await appliance.dispatcher.tick()
+    assert [k for j, k, _ in ci.calls if j == "build"] == [f"{art}:build:1", f"{art}:build:2"]
+
+
 async def test_a_feature_across_two_apps_is_planned_in_deploy_order(
     appliance: Appliance, ci: RecordingCi, client: Any, owner_token: str
 ) -> None:
