@@ -2,8 +2,8 @@
 
 Exit 0 on success. On failure: one line on stderr naming the reason, a `/webhooks/jenkins` callback
 with status "failure" and that `detail` (for the jobs that call back; `retryable: true` when a system
-was unreachable or slow, so a rerun may succeed), exit 1. Secrets (tokens,
-passwords, the callback token) never reach the output.
+was unreachable or slow, so a rerun may succeed), exit 1. Secrets (tokens, passwords, the callback
+token) never reach the output.
 """
 
 from __future__ import annotations
