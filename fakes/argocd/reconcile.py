@@ -16,6 +16,7 @@ import json
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -118,12 +119,15 @@ class Controller:
                 do_prune = prune if prune is not None else bool((policy or {}).get("prune"))
                 await self._sync(app, revision, desired, tracked, live, prune=do_prune)
                 out_of_sync = await self._out_of_sync(desired, status.get("resources", []), live)
+            assessed = await self._assess(app)
+            # one consistent status, as Argo CD writes it in one update: a reader (the API runs while
+            # this awaits the cluster) never sees the new revision with the health of the old one
             status["sync"] = {
                 "status": "OutOfSync" if out_of_sync else "Synced",
                 "revision": revision,
                 "comparedTo": _compared(app),
             }
-            await self._assess(app)
+            assessed()
             status["reconciledAt"] = now()
             await self._notify(app, before)
             return app
@@ -241,21 +245,29 @@ class Controller:
             {"revision": revision, "deployedAt": now(), "id": len(status.get("history", []))},
         ][-10:]
 
-    async def _assess(self, app: Obj) -> None:
+    async def _assess(self, app: Obj) -> Callable[[], None]:
         """Health and sync of each managed resource, and the summary's images, all from the live state
-        (as Argo CD's own: what runs, not what git asks for)."""
+        (as Argo CD's own: what runs, not what git asks for). Read now, written by the returned
+        function, which does not await: the caller writes them together with the sync status."""
         resources = app["status"].get("resources", [])
         images: set[str] = set()
+        found: list[tuple[Obj, Obj, str]] = []
         for res in resources:
             live = await self.kube.get(res["kind"], res.get("namespace"), res["name"])
             images |= {str(c.get("image") or "") for c in _pod_containers(live or {})}
             children = []
             if live is not None and res["kind"] in ("Deployment", "Job"):
                 children = await self.children_of(live)
-            res["health"] = resource_health(res["kind"], live, children)
-            res["status"] = "Synced" if live is not None and _applied_any(live) else "OutOfSync"
-        app["status"]["health"] = app_health([r["health"] for r in resources])
-        app["status"]["summary"] = {"images": sorted(images - {""})}
+            synced = "Synced" if live is not None and _applied_any(live) else "OutOfSync"
+            found.append((res, resource_health(res["kind"], live, children), synced))
+
+        def write() -> None:
+            for res, health, synced in found:
+                res["health"], res["status"] = health, synced
+            app["status"]["health"] = app_health([health for _, health, _ in found])
+            app["status"]["summary"] = {"images": sorted(images - {""})}
+
+        return write
 
     async def children_of(self, owner: Obj) -> list[Obj]:
         """The ReplicaSets and Pods a Deployment or Job owns (list items carry no kind: it is set here)."""

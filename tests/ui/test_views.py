@@ -129,6 +129,22 @@ async def test_a_new_incident_arrives_live_without_a_reload(
     assert len(user.find(marker="incident-row").elements) == 2
 
 
+async def test_an_opened_incident_stays_open_when_the_view_redraws(
+    user: User, log_in: LogIn, shop: Shop, appliance: Appliance
+) -> None:
+    await log_in("viewer")
+    await user.should_see(marker="incident-row")
+    [row] = user.find(marker="incident-row").elements
+    assert isinstance(row, ui.expansion) and not row.value
+    row.value = True  # the person opens it
+    accepted = await alerts.receive_alertmanager(appliance.ctx, alert("fp-frontend", "shop-frontend 5xx"))
+    [new] = accepted.instances
+    await user.should_see(f"{new} collecting-evidence")
+    assert row.is_deleted  # the view was drawn again
+    rows = [e for e in user.find(marker="incident-row").elements if isinstance(e, ui.expansion)]
+    assert {e.text.split()[0]: e.value for e in rows} == {shop.incident: True, new: False}
+
+
 async def test_the_evidence_viewer_shows_the_bundle_patch_and_report_without_secrets(
     user: User, log_in: LogIn, shop: Shop
 ) -> None:

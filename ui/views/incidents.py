@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nicegui import ui
+from nicegui.events import ValueChangeEventArguments
 
 from appliance.contracts.api import EventRead, InstanceRead
 from appliance.services import queries
@@ -37,14 +38,22 @@ def describe(event: EventRead) -> str:
     return ""
 
 
-def draw(console: Console, incidents: list[Incident], show_evidence: Callable[[str], Any] | None) -> None:
+def draw(
+    console: Console,
+    incidents: list[Incident],
+    show_evidence: Callable[[str], Any] | None,
+    opened: set[str] | None = None,
+) -> None:
+    """`opened`: the incidents whose rows the person opened; they stay open when the view redraws."""
     if not incidents:
         ui.label("No incidents. An alert from Alertmanager opens one.")
         return
+    opened = set() if opened is None else opened
     for item in incidents:
         row, s = item.row, item.row.state
         title = f"{row.id} {row.phase} {s.get('classification', '')} {s.get('app', '')}/{s.get('env', '')}"
-        with tag(ui.expansion(title).classes("w-full"), "incident-row"):
+        expansion = ui.expansion(title, value=row.id in opened, on_value_change=_remember(opened, row.id))
+        with tag(expansion.classes("w-full"), "incident-row"):
             tag(ui.label(str(s.get("summary", ""))), f"summary-{row.id}")
             if s.get("reason"):
                 ui.label(str(s["reason"])).classes("text-negative")
@@ -70,6 +79,13 @@ def draw(console: Console, incidents: list[Incident], show_evidence: Callable[[s
                     ).classes("text-caption")
 
 
+def _remember(opened: set[str], incident: str) -> Callable[[ValueChangeEventArguments[bool]], None]:
+    def change(event: ValueChangeEventArguments[bool]) -> None:
+        (opened.add if event.value else opened.discard)(incident)
+
+    return change
+
+
 def _evidence_button(incident: str, show_evidence: Callable[[str], Any]) -> None:
     async def click() -> None:
         result = show_evidence(incident)
@@ -80,4 +96,5 @@ def _evidence_button(incident: str, show_evidence: Callable[[str], Any]) -> None
 
 
 def view(console: Console, show_evidence: Callable[[str], Any] | None = None) -> LiveSection[list[Incident]]:
-    return LiveSection("incidents", console, load, lambda c, rows: draw(c, rows, show_evidence))
+    opened: set[str] = set()  # per browser tab, for as long as the page lives
+    return LiveSection("incidents", console, load, lambda c, rows: draw(c, rows, show_evidence, opened))

@@ -104,7 +104,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             yield Stack(kube=kube, gitlab=git, argocd=argo, project=project, notices=notices)
 
 
-def commit(project: Any, files: dict[str, Any], message: str, *, delete: tuple[str, ...] = ()) -> None:
+def commit(project: Any, files: dict[str, Any], message: str, *, delete: tuple[str, ...] = ()) -> str:
     existing = (
         {item["path"] for item in project.repository_tree(recursive=True, all=True)}
         if project.commits.list()
@@ -119,7 +119,7 @@ def commit(project: Any, files: dict[str, Any], message: str, *, delete: tuple[s
         for path, doc in files.items()
     ]
     actions += [{"action": "delete", "file_path": path} for path in delete]
-    project.commits.create({"branch": "main", "commit_message": message, "actions": actions})
+    return str(project.commits.create({"branch": "main", "commit_message": message, "actions": actions}).id)
 
 
 def app_status(stack: Stack) -> dict[str, Any]:
@@ -243,3 +243,29 @@ def test_a_crashing_release_is_degraded_and_notified(stack: Stack) -> None:
         c["image"] for c in running["spec"]["template"]["spec"]["containers"]
     ]
     wait("the degraded notice", lambda: any(n["trigger"] == "on-health-degraded" for n in stack.notices))
+
+
+def test_a_reader_never_sees_the_new_revision_with_the_old_releases_health(stack: Stack) -> None:
+    """Argo CD writes an application's status in one update. From a crash-looping release to a good
+    one, with the controller's reads of the cluster slowed down, the status read meanwhile is either
+    the old revision's or the new one's, never the new revision with the old release's health."""
+    wait("Degraded", lambda: app_status(stack)["health"]["status"] == "Degraded", timeout=40)
+    slow = {"kind": "latency", "path": f"/apis/apps/v1/namespaces/{NS}/replicasets", "delay_s": 0.4}
+    httpx.post(f"{stack.kube}/_fake/faults", json=slow, headers=KUBE_ADMIN).raise_for_status()
+    seen: list[tuple[str, str]] = []
+    try:
+        sha = commit(
+            stack.project, {"overlays/preflight/deployment.yaml": deployment(18933)}, "a release that runs"
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status = app_status(stack)
+            seen.append((status["sync"].get("revision", ""), status["health"]["status"]))
+            if seen[-1] == (sha, "Healthy"):
+                break
+            time.sleep(0.05)
+    finally:
+        httpx.delete(f"{stack.kube}/_fake/faults", headers=KUBE_ADMIN).raise_for_status()
+    assert seen[-1] == (sha, "Healthy"), seen[-5:]
+    assert [h for rev, h in seen if rev == sha and h == "Degraded"] == [], seen
+    assert any(rev != sha for rev, _ in seen)  # it was read before the new revision was assessed
