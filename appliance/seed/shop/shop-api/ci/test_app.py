@@ -39,6 +39,16 @@ def start(**env: str) -> subprocess.Popen[str]:
     )
 
 
+def stop(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, and SIGKILL if the app has not exited 10 s later: the tests are over either way."""
+    proc.terminate()
+    try:
+        proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+
+
 class AppTest(unittest.TestCase):
     port: int
     proc: subprocess.Popen[str]
@@ -60,8 +70,7 @@ class AppTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls) -> None:
-        cls.proc.terminate()
-        cls.proc.communicate(timeout=10)
+        stop(cls.proc)
 
     @classmethod
     def get(cls, path: str) -> tuple[int, Any]:

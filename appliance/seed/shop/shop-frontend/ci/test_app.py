@@ -74,8 +74,13 @@ class Frontend:
             return exc.code, exc.read().decode()
 
     def stop(self) -> None:
+        """SIGTERM, and SIGKILL if the app has not exited 10 s later: the tests are over either way."""
         self.proc.terminate()
-        self.proc.wait(timeout=10)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 class WithApiTest(unittest.TestCase):
