@@ -73,8 +73,7 @@ def last_good(promoted: Sequence[Release], rolled_back: Sequence[Release] = ()) 
     newest = max(earlier, key=lambda r: r.at, default=None)
     if newest is None:
         return None
-    return LastGood(artifact_id=newest.artifact_id, image=newest.image, commit_sha=newest.commit_sha,
-                    report_id=newest.report_id)  # fmt: skip
+    return LastGood(**{name: getattr(newest, name) for name in LastGood.__struct_fields__})
 
 
 def plan(*, incident_id: str, app: str, project: str, env: str, data: dict[str, object]) -> Plan:

@@ -115,16 +115,13 @@ class Play:
         setup = self.scenario.setup
         if setup.autonomy is None and not setup.environments:
             return
-        meta_repo = self.gitlab().projects.get(self.repo("meta"))
-        meta = yaml.safe_load(meta_repo.files.get("project.yaml", ref="main").decode())
+        meta = yaml.safe_load(self._meta())
         if setup.autonomy is not None:
             meta["autonomy"] = setup.autonomy
         for env in meta.get("environments") or []:
             if env.get("name") in setup.environments:
                 env["autonomy"] = setup.environments[env["name"]]
-        imported = self.api("POST", "/api/projects/import", content=yaml.safe_dump(meta, sort_keys=False))
-        if imported.status_code != 201:
-            raise StepFailed(f"the project's autonomy was refused: {imported.status_code} {imported.text}")
+        self._import(yaml.safe_dump(meta, sort_keys=False), "the project's autonomy was refused")
 
     def restore(self) -> None:
         """Put the project back as its meta repo says (undo `setup`): on a target that outlives the
@@ -132,12 +129,17 @@ class Play:
         setup = self.scenario.setup
         if setup.autonomy is None and not setup.environments:
             return
-        meta = self.gitlab().projects.get(self.repo("meta")).files.get("project.yaml", ref="main").decode()
+        self._import(self._meta(), "the project's autonomy was not put back")
+
+    def _meta(self) -> str:
+        """The project's `project.yaml` on the meta repo's main."""
+        meta_repo = self.gitlab().projects.get(self.repo("meta"))
+        return str(meta_repo.files.get("project.yaml", ref="main").decode().decode())
+
+    def _import(self, meta: str, failed: str) -> None:
         imported = self.api("POST", "/api/projects/import", content=meta)
         if imported.status_code != 201:
-            raise StepFailed(
-                f"the project's autonomy was not put back: {imported.status_code} {imported.text}"
-            )
+            raise StepFailed(f"{failed}: {imported.status_code} {imported.text}")
 
     def run(self, step: Step) -> tuple[str, dict[str, str]]:
         """Carry out or wait for one step: (what happened, links)."""

@@ -58,8 +58,7 @@ async def histories(
     return dict(found)
 
 
-async def running(ctx: Context) -> dict[tuple[str, str], Release]:
-    """(project, app) -> the release its production runs now."""
+async def everywhere(ctx: Context) -> dict[tuple[str, str], History]:
+    """Every app's production history (`History.running`: what its production runs now)."""
     async with ctx.store.read() as r:
-        found = await histories(ctx, r)
-    return {key: now for key, h in found.items() if (now := h.running) is not None}
+        return await histories(ctx, r)

@@ -4,6 +4,7 @@ the current one, through CI job `rollback` and its callback; below level 3 it sa
 from __future__ import annotations
 
 from appliance.bootstrap import Appliance
+from appliance.logic.rollback import Release
 from appliance.services import alerts, production, projects, queries
 from tests.support.doubles import RecordingCi
 from tests.support.releases import crash_loop_in_production, promoted, rolled_back
@@ -18,13 +19,24 @@ environments:
 """
 
 
+async def _shop(appliance: Appliance, *, level: int, **minutes_ago: int) -> None:
+    """The project with production at `level`, and a release `x` * 40 promoted `x=` minutes ago."""
+    await projects.load(appliance.ctx, projects.parse_meta(META.replace("LEVEL", str(level))), actor="test")
+    for sha, minutes in minutes_ago.items():
+        await promoted(appliance, sha * 40, minutes_ago=minutes)
+
+
+def _running(histories: dict[tuple[str, str], production.History]) -> Release:
+    now = histories[("shop", "shop-api")].running
+    assert now is not None
+    return now
+
+
 async def test_level_three_rolls_production_back_to_the_release_before_the_current_one(
     appliance: Appliance, ci: RecordingCi
 ) -> None:
     ctx = appliance.ctx
-    await projects.load(ctx, projects.parse_meta(META.replace("LEVEL", "3")), actor="test")
-    await promoted(appliance, "a" * 40, minutes_ago=60)  # the last good one
-    await promoted(appliance, "b" * 40, minutes_ago=5)  # what runs now, and crash-loops
+    await _shop(appliance, level=3, a=60, b=5)  # a: the last good one; b: what runs now, and crash-loops
     accepted = await alerts.receive_alertmanager(ctx, crash_loop_in_production())
     [incident_id] = accepted.instances
     await appliance.dispatcher.tick()
@@ -47,9 +59,7 @@ async def test_below_level_three_the_incident_says_why_it_does_not_roll_back(
     appliance: Appliance, ci: RecordingCi
 ) -> None:
     ctx = appliance.ctx
-    await projects.load(ctx, projects.parse_meta(META.replace("LEVEL", "2")), actor="test")
-    await promoted(appliance, "a" * 40, minutes_ago=60)
-    await promoted(appliance, "b" * 40, minutes_ago=5)
+    await _shop(appliance, level=2, a=60, b=5)
     [incident_id] = (await alerts.receive_alertmanager(ctx, crash_loop_in_production())).instances
     await appliance.dispatcher.tick()
     assert "rollback" not in [c[0] for c in ci.calls]
@@ -63,17 +73,14 @@ async def test_after_a_rollback_production_runs_the_earlier_release_and_the_next
     appliance: Appliance, ci: RecordingCi
 ) -> None:
     ctx = appliance.ctx
-    await projects.load(ctx, projects.parse_meta(META.replace("LEVEL", "3")), actor="test")
-    await promoted(appliance, "c" * 40, minutes_ago=120)
-    await promoted(appliance, "a" * 40, minutes_ago=60)
-    await promoted(appliance, "b" * 40, minutes_ago=5)
+    await _shop(appliance, level=3, c=120, a=60, b=5)
     [first] = (await alerts.receive_alertmanager(ctx, crash_loop_in_production("fp-prod-1"))).instances
     await appliance.dispatcher.tick()
     [(_, _, params)] = [c for c in ci.calls if c[0] == "rollback"]
     assert params["artifact_id"] == "art-shop-api-aaaaaaaaaaaa"
-    assert (await production.running(ctx))[("shop", "shop-api")].artifact_id == "art-shop-api-bbbbbbbbbbbb"
+    assert _running(await production.everywhere(ctx)).artifact_id == "art-shop-api-bbbbbbbbbbbb"
     await rolled_back(appliance, ci, first)
-    now = (await production.running(ctx))[("shop", "shop-api")]
+    now = _running(await production.everywhere(ctx))
     assert (now.artifact_id, now.by) == ("art-shop-api-aaaaaaaaaaaa", first)
 
     [second] = (await alerts.receive_alertmanager(ctx, crash_loop_in_production("fp-prod-2"))).instances

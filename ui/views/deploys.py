@@ -29,15 +29,17 @@ class AppDeploys:
 async def load(console: Console) -> list[AppDeploys]:
     runs = await queries.instances(console.ctx, "preflight", limit=200)
     artifacts = await queries.instances(console.ctx, "artifact", limit=200)
-    running = await production.running(console.ctx)
-    keys = sorted({(r.project, str(r.state.get("app", ""))) for r in [*runs, *artifacts]} | set(running))
+    histories = await production.everywhere(console.ctx)
+    keys = sorted({(r.project, str(r.state.get("app", ""))) for r in [*runs, *artifacts]} | set(histories))
     found = []
     for project, app in keys:
         mine = [r for r in runs if (r.project, r.state.get("app")) == (project, app)]
-        arts = [a for a in artifacts if (a.project, a.state.get("app")) == (project, app)]
-        now = running.get((project, app))
-        promoted = [a for a in arts if a.phase == "promoted" and (now is None or a.id != now.artifact_id)]
-        promoting = [a for a in arts if a.phase == "promoting"]
+        promoting = [a for a in artifacts if (a.project, a.state.get("app")) == (project, app)
+                     and a.phase == "promoting"]  # fmt: skip
+        history = histories.get((project, app), production.History())
+        now = history.running
+        before = sorted((r for r in history.promoted if now is None or r.artifact_id != now.artifact_id),
+                        key=lambda r: r.at, reverse=True)  # fmt: skip
         found.append(
             AppDeploys(
                 project=project,
@@ -45,7 +47,7 @@ async def load(console: Console) -> list[AppDeploys]:
                 preflight=_newest(mine),
                 production=now,
                 promoting=_newest(promoting),
-                history=[f"{a.id} ({a.phase})" for a in sorted(promoted, key=_at, reverse=True)[:3]],
+                history=[f"{r.artifact_id} (promoted)" for r in before[:3]],
             )
         )
     return found
