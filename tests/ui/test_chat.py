@@ -6,7 +6,6 @@ prompt, press Enter, Tab and the arrows, and read the transcript, the cwd label 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from itertools import product
 
@@ -19,6 +18,7 @@ from appliance.contracts.entities import Role
 from appliance.services import actions, alerts, queries
 from appliance.services.access import Principal
 from tests.ui import shop as shop_world
+from tests.ui.page import until
 from tests.ui.shop import Shop
 from ui import replies
 from ui.shell import Shell
@@ -333,15 +333,6 @@ def text(user: User, marker: str) -> str:
 def answers(user: User) -> list[list[str]]:
     """The transcript: per answer, its lines (the echoed prompt first)."""
     return [[str(line.text) for line in answer] for answer in _one(user, "transcript")]  # type: ignore[attr-defined]
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    """Wait for the panel's handler (a background task) to get somewhere; fail after 15 s."""
-    for _ in range(300):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the chat did not answer in 15 s")
 
 
 async def enter(user: User, line: str) -> list[str]:

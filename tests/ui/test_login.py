@@ -9,7 +9,7 @@ from nicegui.testing.user import User
 
 from appliance.bootstrap import Appliance
 from appliance.services import queries
-from tests.ui.page import texts
+from tests.ui.page import shown, texts
 
 pytestmark = pytest.mark.xdist_group("ui")
 LogIn = Callable[[str], Awaitable[None]]
@@ -22,13 +22,13 @@ async def test_pages_send_strangers_to_the_login_page(user: User, path: str) -> 
     await user.should_not_see(marker="whoami")
 
 
-@pytest.mark.parametrize(("name", "shown"), [("admin", "admin (owner)"), ("reviewer", "reviewer (reviewer)"),
+@pytest.mark.parametrize(("name", "who"), [("admin", "admin (owner)"), ("reviewer", "reviewer (reviewer)"),
                                              ("viewer", "viewer (viewer)")])  # fmt: skip
 async def test_each_role_logs_in_and_sees_who_they_are(
-    user: User, log_in: LogIn, name: str, shown: str
+    user: User, log_in: LogIn, name: str, who: str
 ) -> None:
     await log_in(name)
-    assert texts(user, "whoami") == [shown]
+    assert texts(user, "whoami") == [who]
 
 
 async def test_a_wrong_token_is_refused_clearly_and_audited(
@@ -38,7 +38,7 @@ async def test_a_wrong_token_is_refused_clearly_and_audited(
     user.find(marker="login-name").type("admin")
     user.find(marker="login-token").type("pat-not-a-token")
     user.find(marker="login-submit").click()
-    await user.should_see("Login failed: unknown API token")
+    await shown(user, "Login failed: unknown API token")
     await user.should_not_see(marker="whoami")
     [row] = [a for a in await queries.audit(appliance.ctx) if a.outcome == "denied"]
     assert (row.action, row.detail) == ("console login", "unknown API token")
@@ -50,7 +50,7 @@ async def test_another_users_token_does_not_log_in(user: User, tokens: dict[str,
     user.find(marker="login-name").type("admin")
     user.find(marker="login-token").type(tokens["viewer"])
     user.find(marker="login-submit").click()
-    await user.should_see("Login failed: the token belongs to another user")
+    await shown(user, "Login failed: the token belongs to another user")
     await user.open("/")
     await user.should_see(marker="login-submit")
 
@@ -60,7 +60,7 @@ async def test_a_logged_in_user_skips_the_login_page_until_logging_out(user: Use
     await user.open("/login")
     await user.should_see(marker="whoami")  # sent on to the console
     user.find(marker="logout").click()
-    await user.should_see(marker="login-submit")
+    await shown(user, marker="login-submit")
     await user.open("/")
     await user.should_see(marker="login-submit")
 

@@ -8,7 +8,6 @@ that does not answer.
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterator
@@ -25,6 +24,7 @@ from appliance.bootstrap import Appliance
 from appliance.contracts.settings import Settings
 from appliance.scenarios.model import Scenario
 from appliance.scenarios.verdict import CheckVerdict, ScenarioVerdict
+from tests.ui.page import shown, until
 from tests.ui.test_player import MISSING_ENV, FakePlay, Watch, _verdict, done
 from ui import playback
 from ui.player import Player, adopt, forget, shared
@@ -32,7 +32,6 @@ from ui.player import Player, adopt, forget, shared
 pytestmark = pytest.mark.xdist_group("ui")
 LogIn = Callable[[str], Awaitable[None]]
 KILLED = next(s for s in playback.scenarios() if s.name == "appliance-killed")
-WAIT_S = 5.0
 
 
 @pytest.fixture
@@ -74,15 +73,6 @@ def the(user: User, marker: str) -> ui.element:
         return element
 
 
-async def until(check: Callable[[], bool]) -> None:
-    """Wait for the panel to catch up with the player (it re-renders on the event loop)."""
-    for _ in range(int(WAIT_S / 0.02)):
-        if check():
-            return
-        await asyncio.sleep(0.02)
-    assert check()
-
-
 def current_row(user: User, scenario: Scenario) -> list[str]:
     return [s.id for s in scenario.steps if "current" in classes(user, f"step-{s.id}")]
 
@@ -119,7 +109,7 @@ async def test_the_highlight_follows_the_player_row_by_row(user: User, log_in: L
     await log_in("admin")
     await user.open("/playback")
     choose(user, "missing-env")
-    await user.should_see(MISSING_ENV.title)
+    await shown(user, MISSING_ENV.title)
     player.begin(MISSING_ENV, by="admin")
     for n, step in enumerate(MISSING_ENV.steps, 1):
         player.started(n, step)
@@ -164,8 +154,8 @@ async def test_pause_holds_the_next_step_until_step_or_play(
     for _ in MISSING_ENV.steps[2:]:
         play.gate.release()
     watch.until(done)
+    await shown(user, "passed in 1 s")
     await user.should_see("verdict")
-    await user.should_see("passed in 1 s")
     assert play.ran == [s.id for s in MISSING_ENV.steps]
 
 
@@ -204,8 +194,8 @@ async def test_the_verdict_names_the_failed_step_and_the_least_privilege_checks(
                              steps=steps, checks=checks)  # fmt: skip
     player.begin(MISSING_ENV, by="admin")
     player.run(lambda observer: result)
+    await shown(user, "failed in 42 s")
     await user.should_see("verdict")
-    await user.should_see("failed in 42 s")
     await user.should_see("step proposed failed: proposed failed")
     await user.should_see("fix agent never pushes to main: failed (1 push)")
     await user.should_see("evidence collector reads only its namespace: passed")
@@ -223,7 +213,7 @@ async def test_a_scenario_that_kills_the_appliance_is_listed_but_cannot_be_playe
     assert options[label] is True
     assert options["missing-env"] is False
     choose(user, label)  # the browser greys it out; picked anyway, it still does not play
-    await user.should_see("step kill kills the appliance")
+    await shown(user, "step kill kills the appliance")
     assert not enabled(user, "play")
     assert not enabled(user, "step")
     user.find(marker="play").click()
@@ -248,7 +238,7 @@ async def watch_as_viewer(viewer: User, token: str, owner: User, plays: list[Fak
     viewer.find("login-name").type("viewer")
     viewer.find("login-token").type(token)
     viewer.find("login-submit").click()
-    await viewer.should_see("whoami")
+    await shown(viewer, marker="whoami")
     await viewer.open("/playback")
     await viewer.should_see("Only an owner can play a scenario")
     await until(lambda: current_row(viewer, MISSING_ENV) == ["break"])
