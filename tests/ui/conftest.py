@@ -29,6 +29,7 @@ from appliance.bootstrap import Appliance, build
 from appliance.contracts.settings import Settings
 from tests.support.doubles import CountingIds, FakeClock, MemoryObjects, RecordingCi
 from tests.ui import shop as shop_world
+from tests.ui.page import shown
 from ui import live, pages, session
 
 
@@ -101,6 +102,6 @@ def log_in(user: User, tokens: dict[str, str]) -> Callable[[str], Awaitable[None
         user.find("login-name").type(name)
         user.find("login-token").type(tokens[name])
         user.find("login-submit").click()
-        await user.should_see(marker="views-ready", retries=100)
+        await shown(user, marker="views-ready")
 
     return run

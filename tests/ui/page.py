@@ -2,7 +2,8 @@
 
 A click runs its handler as a task on the event loop, and the handler awaits the services before the
 view redraws. NiceGUI's `should_see`/`should_not_see` give up after 0.3 s/0.15 s, which a slow machine
-can exceed; a test that waits for the effect of a click uses `until` or `gone` instead.
+can exceed; a test that waits for the effect of a click, a login or a live update uses `until`,
+`gone` or `shown` instead.
 """
 
 from __future__ import annotations

@@ -69,4 +69,4 @@ async def test_the_playback_page_has_the_chrome_and_the_panel(user: User, log_in
     await log_in("viewer")
     await user.open("/playback")
     await user.should_see(marker="whoami")
-    await user.should_see(marker="scenario-select", retries=50)
+    await shown(user, marker="scenario-select")
